@@ -1,0 +1,193 @@
+//! The command line.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine;
+use crate::finding::Report;
+use crate::git::{Repo, walk};
+use crate::kep::Layout;
+use crate::report::{self, ColorChoice, Format};
+use crate::rules;
+
+#[derive(Parser)]
+#[command(
+    name = "kepguard",
+    version,
+    about = "Guards Kubernetes Enhancement Proposals kept in git"
+)]
+#[command(propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Check a branch's net change: merge-base(base, head) against head.
+    Check(CheckArgs),
+    /// Check every commit of a range against its first parent.
+    Audit(AuditArgs),
+    /// Build a small KEP repository in a temporary directory and audit it.
+    Demo(DemoArgs),
+    /// Explain a rule: what it checks, why, and how to fix a finding. Lists the rules without one.
+    Explain {
+        /// A rule id, such as `implementation-history`.
+        rule: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct RepoArgs {
+    /// The repository to read (work tree or bare); nothing is ever written to it.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+}
+
+#[derive(Args)]
+pub struct OutputArgs {
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// When to colour human output: auto (a terminal, and NO_COLOR unset), always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// The base revision [default: origin/HEAD, else origin/main, else origin/master].
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// The head revision.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub head: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// A revision (all history reachable from it) or a range `A..B` [default: HEAD].
+    #[arg(value_name = "REV-RANGE")]
+    pub range: Option<String>,
+    /// Follow only the first parent of merge commits.
+    #[arg(long)]
+    pub first_parent: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Keep the demo repository at DIR (must not exist yet) to try `check` and `audit` on it.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Runs a parsed command line; errors become exit code 2 in `main`.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Audit(args) => audit(args),
+        Command::Demo(args) => crate::demo::run(args.keep.as_deref(), args.color.enabled()),
+        Command::Explain { rule } => explain(rule.as_deref()),
+    }
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode> {
+    let repo = Repo::open(&args.repo.repo)?;
+    let base = match &args.base {
+        Some(rev) => repo.resolve(rev)?,
+        None => repo.default_base()?.1,
+    };
+    let head = repo.resolve(&args.head)?;
+    let report = engine::check_range(&repo, &Layout::default(), base, head)?;
+    emit(&report, &args.output)
+}
+
+fn audit(args: AuditArgs) -> Result<ExitCode> {
+    let repo = Repo::open(&args.repo.repo)?;
+    let range = args.range.as_deref().unwrap_or("HEAD");
+    let (hidden, tip) = match range.split_once("..") {
+        Some((_, b)) if b.starts_with('.') => bail!("`{range}`: symmetric ranges (A...B) are not supported, use A..B"),
+        Some((a, b)) => {
+            let tip = repo.resolve(if b.is_empty() { "HEAD" } else { b })?;
+            (vec![repo.resolve(if a.is_empty() { "HEAD" } else { a })?], tip)
+        }
+        None => (Vec::new(), repo.resolve(range)?),
+    };
+    let objects = repo.objects();
+    let commits = walk::commits(objects, tip, &hidden, args.first_parent)?;
+    let bar = progress_bar(commits.len() as u64);
+    let report = engine::audit(objects, &Layout::default(), &commits, || bar.inc(1))?;
+    bar.finish_and_clear();
+    emit(&report, &args.output)
+}
+
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} commits ({eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix("auditing");
+    bar
+}
+
+fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    report::render(report, output.format, output.color.enabled(), &mut out).context("cannot write the report")?;
+    out.flush().ok();
+    Ok(exit_code(report))
+}
+
+/// 0: no error-level findings; 1: some.
+pub fn exit_code(report: &Report) -> ExitCode {
+    if report.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn explain(rule: Option<&str>) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match rule {
+        None => {
+            writeln!(out, "Rules (`kepguard explain RULE` for details):\n")?;
+            for r in rules::ALL {
+                let i = r.info();
+                writeln!(out, "  {:<24} {:<8} {}", i.id, i.default_severity.as_str(), i.summary)?;
+            }
+        }
+        Some(id) => {
+            let Some(r) = rules::find(id) else {
+                let ids: Vec<_> = rules::ALL.iter().map(|r| r.info().id).collect();
+                bail!("unknown rule `{id}` (rules: {})", ids.join(", "));
+            };
+            let i = r.info();
+            writeln!(
+                out,
+                "{} ({}, default level {})\n",
+                i.id,
+                i.summary,
+                i.default_severity.as_str()
+            )?;
+            writeln!(out, "{}", rules::doc_text(i).trim_end())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

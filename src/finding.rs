@@ -1,0 +1,70 @@
+//! Findings: what rules report, and the report every output format renders.
+
+use gix::ObjectId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// Where a finding points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// Repository-relative file path.
+    pub path: String,
+    /// 1-based line, where known.
+    pub line: Option<usize>,
+    /// The text of that line, for a snippet.
+    pub snippet: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub commit: ObjectId,
+    /// The KEP directory (legacy: its file).
+    pub kep: String,
+    pub number: String,
+    pub location: Location,
+    /// What is wrong, naming the KEP and the transition.
+    pub title: String,
+    /// How to fix it.
+    pub help: String,
+    pub notes: Vec<String>,
+}
+
+impl Finding {
+    /// The self-contained message: what is wrong and how to fix it, in one read.
+    pub fn message(&self) -> String {
+        format!("{}; {}", self.title, self.help)
+    }
+}
+
+/// Everything a run found.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub commits_checked: usize,
+    pub keps_checked: usize,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.count(Severity::Error) > 0
+    }
+}

@@ -1,0 +1,213 @@
+//! Which KEPs a change touches: a tree diff limited to the KEP root, with equal subtrees skipped
+//! by id and blobs read only for the KEPs it finds.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use gix::ObjectId;
+use gix::bstr::ByteSlice;
+use gix::objs::{FindExt, TreeRefIter};
+
+use super::Objects;
+use crate::kep::{BlobSource, ChangedKep, FileEntry, KepFiles, KepKind, KepPath, Layout, decode_text};
+
+/// Reusable buffers for tree diffs.
+#[derive(Default)]
+pub struct DiffState {
+    state: gix::diff::tree::State,
+    lhs: Vec<u8>,
+    rhs: Vec<u8>,
+}
+
+/// The KEPs whose metadata or README differ between `old_tree` (`None`: the empty tree) and
+/// `new_tree`, in path order.
+pub fn changed_keps(
+    objects: Objects<'_>,
+    layout: &Layout,
+    old_tree: Option<ObjectId>,
+    new_tree: ObjectId,
+    state: &mut DiffState,
+) -> Result<Vec<ChangedKep>> {
+    let old_root = match old_tree {
+        Some(t) => subtree(objects, t, &layout.root)?,
+        None => None,
+    };
+    let new_root = subtree(objects, new_tree, &layout.root)?;
+    if old_root == new_root {
+        return Ok(Vec::new());
+    }
+
+    let mut recorder = gix::diff::tree::Recorder::default();
+    {
+        let hash = new_tree.kind();
+        let lhs = tree_iter(objects, old_root, &mut state.lhs, hash)?;
+        let rhs = tree_iter(objects, new_root, &mut state.rhs, hash)?;
+        gix::diff::tree(lhs, rhs, &mut state.state, objects, &mut recorder)
+            .with_context(|| format!("cannot diff `{}` between {old_tree:?} and {new_tree}", layout.root))?;
+    }
+
+    let mut candidates: BTreeMap<KepPath, ()> = BTreeMap::new();
+    for change in &recorder.records {
+        use gix::diff::tree::recorder::Change::*;
+        let (path, mode, previous) = match change {
+            Addition { path, entry_mode, .. } | Deletion { path, entry_mode, .. } => (path, *entry_mode, *entry_mode),
+            Modification {
+                path,
+                entry_mode,
+                previous_entry_mode,
+                ..
+            } => (path, *entry_mode, *previous_entry_mode),
+        };
+        if mode.is_tree() && previous.is_tree() {
+            continue;
+        }
+        let Ok(path) = path.to_str() else { continue };
+        let parts: Vec<&str> = path.split('/').collect();
+        if let Some((kep, _role)) = layout.classify(&parts) {
+            candidates.insert(kep, ());
+        }
+    }
+
+    let mut changed = Vec::new();
+    for kep in candidates.into_keys() {
+        let old = old_root
+            .map(|t| kep_files(objects, layout, t, &kep))
+            .transpose()?
+            .filter(|f| !f.is_empty());
+        let new = new_root
+            .map(|t| kep_files(objects, layout, t, &kep))
+            .transpose()?
+            .filter(|f| !f.is_empty());
+        if old != new {
+            changed.push(ChangedKep {
+                kep,
+                moved_from: None,
+                old,
+                new,
+            });
+        }
+    }
+    Ok(pair_moves(changed))
+}
+
+/// A directory KEP deleted in one group and added in another with the same number moved: compare
+/// the old directory's files with the new one's.
+fn pair_moves(changed: Vec<ChangedKep>) -> Vec<ChangedKep> {
+    let number = |c: &ChangedKep| c.kep.dir_number.clone().filter(|_| c.kep.kind == KepKind::Directory);
+    let mut deleted: Vec<ChangedKep> = Vec::new();
+    let mut rest: Vec<ChangedKep> = Vec::new();
+    for c in changed {
+        if c.new.is_none() && number(&c).is_some() {
+            deleted.push(c);
+        } else {
+            rest.push(c);
+        }
+    }
+    for c in rest.iter_mut().filter(|c| c.old.is_none()) {
+        let Some(n) = number(c) else { continue };
+        if let Some(i) = deleted.iter().position(|d| number(d).as_ref() == Some(&n)) {
+            let d = deleted.remove(i);
+            c.old = d.old;
+            c.moved_from = Some(d.kep);
+        }
+    }
+    rest.extend(deleted);
+    rest.sort_by(|a, b| a.kep.cmp(&b.kep));
+    rest
+}
+
+/// The KEP's files in the KEP-root tree `root`. A legacy file counts only when it has front matter.
+fn kep_files(objects: Objects<'_>, layout: &Layout, root: ObjectId, kep: &KepPath) -> Result<KepFiles> {
+    let rel = kep
+        .path
+        .strip_prefix(&layout.root)
+        .unwrap_or(&kep.path)
+        .trim_start_matches('/');
+    let parts: Vec<&str> = rel.split('/').collect();
+    match kep.kind {
+        KepKind::Directory => {
+            let Some(dir) = entry_at(objects, root, &parts)?
+                .filter(|(_, m)| m.is_tree())
+                .map(|(id, _)| id)
+            else {
+                return Ok(KepFiles::default());
+            };
+            let (mut metadata, mut readme) = (None, None);
+            let mut buf = Vec::new();
+            for entry in objects.find_tree_iter(&dir, &mut buf)? {
+                let entry = entry?;
+                let slot = match entry.filename.as_bytes() {
+                    b"kep.yaml" => &mut metadata,
+                    b"README.md" => &mut readme,
+                    _ => continue,
+                };
+                *slot = Some(FileEntry {
+                    id: entry.oid.to_owned(),
+                    is_file: entry.mode.is_blob(),
+                });
+            }
+            Ok(KepFiles { metadata, readme })
+        }
+        KepKind::Legacy => {
+            let Some((id, mode)) = entry_at(objects, root, &parts)? else {
+                return Ok(KepFiles::default());
+            };
+            if !mode.is_blob() {
+                return Ok(KepFiles::default());
+            }
+            let text = decode_text(objects.blob(&id)?);
+            if crate::kep::metadata::split_front_matter(&text).is_none() {
+                return Ok(KepFiles::default());
+            }
+            let file = Some(FileEntry { id, is_file: true });
+            Ok(KepFiles {
+                metadata: file,
+                readme: file,
+            })
+        }
+    }
+}
+
+/// The id and mode of the entry at `path` below `tree`.
+fn entry_at(
+    objects: Objects<'_>,
+    tree: ObjectId,
+    path: &[&str],
+) -> Result<Option<(ObjectId, gix::objs::tree::EntryMode)>> {
+    let mut buf = Vec::new();
+    let mut current = tree;
+    for (i, name) in path.iter().enumerate() {
+        let found = objects
+            .find_tree_iter(&current, &mut buf)?
+            .filter_map(Result::ok)
+            .find(|e| e.filename.as_bytes() == name.as_bytes())
+            .map(|e| (e.oid.to_owned(), e.mode));
+        match found {
+            Some((id, mode)) if i + 1 == path.len() => return Ok(Some((id, mode))),
+            Some((id, mode)) if mode.is_tree() => current = id,
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// The id of tree entry `name` of `tree`, when it is a tree.
+fn subtree(objects: Objects<'_>, tree: ObjectId, name: &str) -> Result<Option<ObjectId>> {
+    Ok(entry_at(objects, tree, &[name])?
+        .filter(|(_, m)| m.is_tree())
+        .map(|(id, _)| id))
+}
+
+fn tree_iter<'b>(
+    objects: Objects<'_>,
+    tree: Option<ObjectId>,
+    buf: &'b mut Vec<u8>,
+    hash: gix::hash::Kind,
+) -> Result<TreeRefIter<'b>> {
+    Ok(match tree {
+        Some(id) => objects
+            .find_tree_iter(&id, buf)
+            .with_context(|| format!("cannot read tree {id}"))?,
+        None => TreeRefIter::from_bytes(&[], hash),
+    })
+}

@@ -1,0 +1,113 @@
+//! Git access through gitoxide: opening a repository, resolving revisions, and the object source
+//! that every reader here goes through (so a pre-receive quarantine can be layered in).
+
+pub mod changes;
+pub mod walk;
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use gix::ObjectId;
+use gix::objs::FindExt;
+
+use crate::kep::BlobSource;
+
+/// Any gix object database, behind one `Copy` handle. `&dyn Find` is not itself `Find`, hence the
+/// newtype.
+#[derive(Clone, Copy)]
+pub struct Objects<'a>(pub &'a dyn gix::objs::Find);
+
+impl gix::objs::Find for Objects<'_> {
+    fn try_find<'a>(&self, id: &gix::oid, buffer: &'a mut Vec<u8>) -> gix::Result<Option<gix::objs::Data<'a>>> {
+        self.0.try_find(id, buffer)
+    }
+}
+
+impl BlobSource for Objects<'_> {
+    fn blob(&self, id: &ObjectId) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        let blob = self
+            .find_blob(id, &mut buf)
+            .with_context(|| format!("cannot read blob {id}"))?;
+        Ok(blob.data.to_vec())
+    }
+}
+
+impl Objects<'_> {
+    /// The tree of commit `id`.
+    pub fn commit_tree(&self, id: &ObjectId) -> Result<ObjectId> {
+        let mut buf = Vec::new();
+        let mut commit = self
+            .find_commit_iter(id, &mut buf)
+            .with_context(|| format!("cannot read commit {id}"))?;
+        commit.tree_id().with_context(|| format!("commit {id} has no tree"))
+    }
+
+    /// The first parent of commit `id`, if any.
+    pub fn first_parent(&self, id: &ObjectId) -> Result<Option<ObjectId>> {
+        let mut buf = Vec::new();
+        let commit = self
+            .find_commit_iter(id, &mut buf)
+            .with_context(|| format!("cannot read commit {id}"))?;
+        Ok(commit.parent_ids().next())
+    }
+
+    /// The best common ancestor of `a` and `b`, if they share history.
+    pub fn merge_base(&self, a: ObjectId, b: ObjectId) -> Result<Option<ObjectId>> {
+        let mut graph = gix::revwalk::Graph::new(*self, None);
+        let bases = gix::revision::plumbing::merge_base(a, &[b], &mut graph)
+            .with_context(|| format!("cannot compute the merge-base of {a} and {b}"))?;
+        Ok(bases.map(|b| *b.first()))
+    }
+}
+
+/// An opened repository.
+pub struct Repo {
+    pub repo: gix::Repository,
+}
+
+impl Repo {
+    /// Opens the repository at or above `dir` (work tree or bare).
+    pub fn open(dir: &Path) -> Result<Repo> {
+        let mut repo = gix::discover(dir).map_err(|e| anyhow!("{}: not a git repository ({e})", dir.display()))?;
+        repo.object_cache_size_if_unset(4 * 1024 * 1024);
+        Ok(Repo { repo })
+    }
+
+    pub fn objects(&self) -> Objects<'_> {
+        Objects(&self.repo.objects)
+    }
+
+    /// Resolves `rev` to a commit id.
+    pub fn resolve(&self, rev: &str) -> Result<ObjectId> {
+        let id = self
+            .repo
+            .rev_parse_single(rev)
+            .map_err(|e| anyhow!("cannot resolve revision `{rev}`: {e}"))?;
+        let commit = id
+            .object()
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|e| anyhow!("revision `{rev}` is not a commit: {e}"))?;
+        Ok(commit.id)
+    }
+
+    /// The commit a full reference name points to, if it exists and peels to a commit.
+    pub fn reference_commit(&self, name: &str) -> Option<ObjectId> {
+        let mut r = self.repo.try_find_reference(name).ok()??;
+        Some(r.peel_to_commit().ok()?.id)
+    }
+
+    /// The remote default branch: `origin/HEAD`, else `origin/main`, else `origin/master`.
+    pub fn default_base(&self) -> Result<(String, ObjectId)> {
+        for name in [
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/main",
+            "refs/remotes/origin/master",
+        ] {
+            if let Some(id) = self.reference_commit(name) {
+                return Ok((name.trim_start_matches("refs/remotes/").to_owned(), id));
+            }
+        }
+        bail!("cannot find the base branch (no origin/HEAD, origin/main or origin/master): pass --base REV")
+    }
+}

@@ -1,0 +1,334 @@
+//! KEP metadata: `kep.yaml`, or the YAML front matter of a legacy single-file KEP.
+//!
+//! Values are compared the way the rules need them: as scalars rendered to trimmed strings, so
+//! `"v1.19"` equals `v1.19`, and an absent key equals an explicit `null`.
+
+use serde_yaml::{Mapping, Value};
+
+/// A parsed metadata document, with the source kept for pointing at lines.
+#[derive(Debug, Clone)]
+pub struct Metadata {
+    map: Mapping,
+    source: String,
+    /// Lines before the YAML in its file (front matter starts after a `---` line).
+    line_offset: usize,
+}
+
+/// Why a metadata document could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataError {
+    pub message: String,
+    /// 1-based line in the file, where the parser knows it.
+    pub line: Option<usize>,
+}
+
+impl Metadata {
+    /// Parses `source`, whose first line is line `line_offset + 1` of its file.
+    pub fn parse(source: &str, line_offset: usize) -> Result<Metadata, MetadataError> {
+        let value: Value = serde_yaml::from_str(source).map_err(|e| MetadataError {
+            line: e.location().map(|l| l.line() + line_offset),
+            message: first_line(&e.to_string()),
+        })?;
+        let map = match value {
+            Value::Mapping(map) => map,
+            other => {
+                return Err(MetadataError {
+                    message: format!("expected a YAML mapping, found {}", kind_name(&other)),
+                    line: Some(line_offset + 1),
+                });
+            }
+        };
+        Ok(Metadata {
+            map,
+            source: source.to_owned(),
+            line_offset,
+        })
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// The value of `key` rendered as a trimmed string; `None` when absent or null.
+    pub fn scalar(&self, key: &str) -> Option<String> {
+        self.get(key).and_then(render_scalar)
+    }
+
+    /// The value of `key.sub` rendered as a trimmed string.
+    pub fn nested_scalar(&self, key: &str, sub: &str) -> Option<String> {
+        match self.get(key)? {
+            Value::Mapping(m) => m.get(sub).and_then(render_scalar),
+            _ => None,
+        }
+    }
+
+    pub fn stage(&self) -> StageValue {
+        match self.scalar("stage") {
+            None => StageValue::Absent,
+            Some(s) => Stage::parse(&s).map_or(StageValue::Invalid(s), StageValue::Valid),
+        }
+    }
+
+    /// 1-based line of a top-level `key` or of `key.sub`, found by scanning the source: YAML
+    /// parsers here do not keep positions, and KEP metadata is plain block-style YAML.
+    pub fn key_line(&self, path: &[&str]) -> Option<usize> {
+        let lines: Vec<&str> = self.source.lines().collect();
+        let (first, rest) = path.split_first()?;
+        let top = lines.iter().position(|l| key_of(l, 0) == Some(first))?;
+        let Some(sub) = rest.first() else {
+            return Some(top + 1 + self.line_offset);
+        };
+        for (i, line) in lines.iter().enumerate().skip(top + 1) {
+            let t = line.trim_start();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let indent = line.len() - t.len();
+            if indent == 0 {
+                break;
+            }
+            if key_of(line, indent) == Some(sub) {
+                return Some(i + 1 + self.line_offset);
+            }
+        }
+        Some(top + 1 + self.line_offset)
+    }
+
+    /// The text of 1-based file line `line`, if this document holds it.
+    pub fn line_text(&self, line: usize) -> Option<&str> {
+        line.checked_sub(self.line_offset + 1)
+            .and_then(|i| self.source.lines().nth(i))
+    }
+}
+
+/// The mapping key a line starts with at `indent`, unquoted.
+fn key_of(line: &str, indent: usize) -> Option<&str> {
+    let rest = line.get(indent..)?;
+    if rest.starts_with([' ', '\t', '#', '-']) {
+        return None;
+    }
+    let colon = rest.find(':')?;
+    let key = rest[..colon].trim();
+    Some(key.trim_matches(|c| c == '"' || c == '\''))
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_owned()
+}
+
+fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "an empty document",
+        Value::Bool(_) | Value::Number(_) | Value::String(_) => "a scalar",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// A value rendered as a trimmed string; `None` for null. Collections render as YAML so that two
+/// different lists never compare equal.
+pub fn render_scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.trim().to_owned()),
+        other => serde_yaml::to_string(other).ok().map(|s| s.trim().to_owned()),
+    }
+}
+
+/// Equality of metadata values under the rules' semantics: absent equals null, scalars compare
+/// rendered, and a mapping equals another when their non-null entries do.
+pub fn values_equal(a: Option<&Value>, b: Option<&Value>) -> bool {
+    let a = a.filter(|v| !v.is_null());
+    let b = b.filter(|v| !v.is_null());
+    match (a, b) {
+        (None, None) => true,
+        (Some(Value::Mapping(x)), Some(Value::Mapping(y))) => {
+            let entries = |m: &Mapping| -> Vec<(String, String)> {
+                let mut v: Vec<_> = m
+                    .iter()
+                    .filter_map(|(k, v)| Some((render_scalar(k)?, render_scalar(v)?)))
+                    .collect();
+                v.sort();
+                v
+            };
+            entries(x) == entries(y)
+        }
+        (Some(x), Some(y)) => render_scalar(x) == render_scalar(y),
+        _ => false,
+    }
+}
+
+/// Maturity stages in the order a KEP may move through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    Alpha,
+    Beta,
+    Stable,
+    Deprecated,
+    Disabled,
+    Removed,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [
+        Stage::Alpha,
+        Stage::Beta,
+        Stage::Stable,
+        Stage::Deprecated,
+        Stage::Disabled,
+        Stage::Removed,
+    ];
+
+    pub fn parse(s: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Alpha => "alpha",
+            Stage::Beta => "beta",
+            Stage::Stable => "stable",
+            Stage::Deprecated => "deprecated",
+            Stage::Disabled => "disabled",
+            Stage::Removed => "removed",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageValue {
+    Absent,
+    Valid(Stage),
+    Invalid(String),
+}
+
+impl StageValue {
+    pub fn valid(&self) -> Option<Stage> {
+        match self {
+            StageValue::Valid(s) => Some(*s),
+            _ => None,
+        }
+    }
+}
+
+/// A release milestone such as `v1.21`, parsed from `^v?(\d+)\.(\d+)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Milestone {
+    pub major: u64,
+    pub minor: u64,
+}
+
+impl Milestone {
+    pub fn parse(s: &str) -> Option<Milestone> {
+        let s = s.trim();
+        let s = s.strip_prefix('v').unwrap_or(s);
+        let (major, rest) = s.split_once('.')?;
+        let minor_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+        Some(Milestone {
+            major: major.parse().ok()?,
+            minor: rest[..minor_len].parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for Milestone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "v{}.{}", self.major, self.minor)
+    }
+}
+
+/// A legacy KEP's front matter: the YAML between a first line `---` and the next `---` (or `...`)
+/// line. Returns the YAML, the number of lines before it (1), and the byte offset where the
+/// Markdown body starts.
+pub fn split_front_matter(text: &str) -> Option<(&str, usize, usize)> {
+    let text_start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &text[text_start..];
+    let first_end = body.find('\n')?;
+    if body[..first_end].trim_end() != "---" {
+        return None;
+    }
+    let yaml_start = text_start + first_end + 1;
+    let mut pos = yaml_start;
+    for line in text[yaml_start..].split_inclusive('\n') {
+        let t = line.trim_end();
+        if t == "---" || t == "..." {
+            return Some((&text[yaml_start..pos], 1, pos + line.len()));
+        }
+        pos += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEP: &str = "title: X\nstage: beta\nlatest-milestone: \"v1.19\"\nmilestone:\n  alpha: v1.18\n  # note\n  beta: \"v1.19\"\nstatus: implementable\n";
+
+    #[test]
+    fn scalars_render_trimmed_and_quotes_do_not_matter() {
+        let m = Metadata::parse(KEP, 0).unwrap();
+        assert_eq!(m.scalar("latest-milestone").as_deref(), Some("v1.19"));
+        assert_eq!(m.nested_scalar("milestone", "beta").as_deref(), Some("v1.19"));
+        assert_eq!(m.stage(), StageValue::Valid(Stage::Beta));
+        assert_eq!(m.scalar("missing"), None);
+    }
+
+    #[test]
+    fn key_lines_are_found_top_level_and_nested() {
+        let m = Metadata::parse(KEP, 0).unwrap();
+        assert_eq!(m.key_line(&["stage"]), Some(2));
+        assert_eq!(m.key_line(&["milestone", "beta"]), Some(7));
+        assert_eq!(m.key_line(&["status"]), Some(8));
+        let fm = Metadata::parse(KEP, 1).unwrap();
+        assert_eq!(fm.key_line(&["stage"]), Some(3));
+        assert_eq!(fm.line_text(3), Some("stage: beta"));
+    }
+
+    #[test]
+    fn null_equals_absent_and_mappings_compare_by_non_null_entries() {
+        let a: Value = serde_yaml::from_str("{alpha: v1.1, beta: null}").unwrap();
+        let b: Value = serde_yaml::from_str("{alpha: \"v1.1\"}").unwrap();
+        let c: Value = serde_yaml::from_str("{alpha: v1.2}").unwrap();
+        assert!(values_equal(Some(&a), Some(&b)));
+        assert!(!values_equal(Some(&a), Some(&c)));
+        assert!(values_equal(None, Some(&Value::Null)));
+        assert!(!values_equal(None, Some(&c)));
+    }
+
+    #[test]
+    fn non_mappings_and_syntax_errors_are_errors_with_lines() {
+        assert!(Metadata::parse("- a\n- b\n", 0).unwrap_err().message.contains("a list"));
+        let e = Metadata::parse("title: a\nstage: [beta\n", 0).unwrap_err();
+        assert!(e.line.is_some());
+        assert!(Metadata::parse("", 0).is_err());
+    }
+
+    #[test]
+    fn milestones_parse_and_order_as_versions() {
+        assert_eq!(Milestone::parse("v1.21"), Some(Milestone { major: 1, minor: 21 }));
+        assert_eq!(Milestone::parse("1.9-ish"), Some(Milestone { major: 1, minor: 9 }));
+        assert!(Milestone::parse("v1.9").unwrap() < Milestone::parse("v1.10").unwrap());
+        assert_eq!(Milestone::parse("TBD"), None);
+        assert_eq!(Milestone::parse("v.1"), None);
+    }
+
+    #[test]
+    fn front_matter_is_split() {
+        let t = "---\ntitle: a\nstatus: provisional\n---\n\n# Title\n";
+        let (yaml, off, body) = split_front_matter(t).unwrap();
+        assert_eq!(yaml, "title: a\nstatus: provisional\n");
+        assert_eq!(off, 1);
+        assert_eq!(&t[body..], "\n# Title\n");
+        assert!(split_front_matter("# Title\n---\n").is_none());
+    }
+}

@@ -1,0 +1,350 @@
+//! KEPs as files: where they live in a tree, and the old and new snapshot of one that a change
+//! touched.
+
+pub mod metadata;
+pub mod readme;
+
+use std::cell::OnceCell;
+
+use anyhow::Result;
+use gix::ObjectId;
+
+use metadata::{Metadata, MetadataError};
+use readme::Readme;
+
+/// Where KEPs live in a repository.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The directory holding all KEPs (`keps`).
+    pub root: String,
+    /// The group under `root` that holds PRR approval files, not KEPs.
+    pub prr_group: String,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            root: "keps".into(),
+            prr_group: "prod-readiness".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KepKind {
+    /// `keps/<group>/<number>-<slug>/` holding `kep.yaml` and `README.md`.
+    Directory,
+    /// `keps/<group>/<name>.md` with YAML front matter.
+    Legacy,
+}
+
+/// Which file of a KEP a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRole {
+    Metadata,
+    Readme,
+    /// A legacy KEP's single file: metadata and README at once.
+    Legacy,
+}
+
+/// A KEP's location: its directory (legacy: its file).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KepPath {
+    /// Repository-relative: `keps/<group>/<dir>` or `keps/<group>/<name>.md`.
+    pub path: String,
+    pub kind: KepKind,
+    pub group: String,
+    /// The number a directory KEP's name starts with.
+    pub dir_number: Option<String>,
+}
+
+impl KepPath {
+    pub fn metadata_path(&self) -> String {
+        match self.kind {
+            KepKind::Directory => format!("{}/kep.yaml", self.path),
+            KepKind::Legacy => self.path.clone(),
+        }
+    }
+
+    pub fn readme_path(&self) -> String {
+        match self.kind {
+            KepKind::Directory => format!("{}/README.md", self.path),
+            KepKind::Legacy => self.path.clone(),
+        }
+    }
+}
+
+impl Layout {
+    /// Classifies a path given as components relative to [`Layout::root`]. Legacy candidates still
+    /// need their content checked for front matter.
+    pub fn classify(&self, rel: &[&str]) -> Option<(KepPath, FileRole)> {
+        let group = *rel.first()?;
+        if group == self.prr_group || is_template_dir(group) {
+            return None;
+        }
+        match rel {
+            [_, dir, file] => {
+                let role = match *file {
+                    "kep.yaml" => FileRole::Metadata,
+                    "README.md" => FileRole::Readme,
+                    _ => return None,
+                };
+                let number = leading_number(dir)?;
+                if !dir[number.len()..].starts_with('-') {
+                    return None;
+                }
+                let kep = KepPath {
+                    path: format!("{}/{group}/{dir}", self.root),
+                    kind: KepKind::Directory,
+                    group: group.to_owned(),
+                    dir_number: Some(number.to_owned()),
+                };
+                Some((kep, role))
+            }
+            [_, file] if file.ends_with(".md") && *file != "README.md" && !is_template_dir(file) => {
+                let kep = KepPath {
+                    path: format!("{}/{group}/{file}", self.root),
+                    kind: KepKind::Legacy,
+                    group: group.to_owned(),
+                    dir_number: None,
+                };
+                Some((kep, FileRole::Legacy))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn is_template_dir(name: &str) -> bool {
+    name.to_ascii_lowercase().contains("kep-template")
+}
+
+fn leading_number(s: &str) -> Option<&str> {
+    let n = s.bytes().take_while(u8::is_ascii_digit).count();
+    (n > 0).then(|| &s[..n])
+}
+
+/// A tree entry of a KEP file as the git layer found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileEntry {
+    pub id: ObjectId,
+    /// A regular (or executable) file; symlinks, trees and submodules are not readable KEP files.
+    pub is_file: bool,
+}
+
+/// The KEP files present on one side of a change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KepFiles {
+    pub metadata: Option<FileEntry>,
+    pub readme: Option<FileEntry>,
+}
+
+impl KepFiles {
+    pub fn is_empty(&self) -> bool {
+        self.metadata.is_none() && self.readme.is_none()
+    }
+}
+
+/// A KEP that a change touched, before any blob is parsed.
+#[derive(Debug, Clone)]
+pub struct ChangedKep {
+    /// Where the KEP is after the change (before it, for a deleted KEP).
+    pub kep: KepPath,
+    /// The old location when the KEP moved to another directory in the same change.
+    pub moved_from: Option<KepPath>,
+    pub old: Option<KepFiles>,
+    pub new: Option<KepFiles>,
+}
+
+/// Reads blobs for the snapshots; implemented by the git layer.
+pub trait BlobSource {
+    fn blob(&self, id: &ObjectId) -> Result<Vec<u8>>;
+}
+
+/// What a side's metadata turned out to be.
+#[derive(Debug, Clone)]
+pub enum MetadataState {
+    Missing,
+    /// The file exists but is a symlink, a directory or a submodule.
+    NotAFile,
+    Invalid(MetadataError),
+    Parsed(Metadata),
+}
+
+impl MetadataState {
+    pub fn parsed(&self) -> Option<&Metadata> {
+        match self {
+            MetadataState::Parsed(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// One side of a change to a KEP: metadata parsed eagerly (every rule needs it), the README read
+/// only when a rule asks for it.
+pub struct Snapshot<'a> {
+    pub kep: KepPath,
+    pub files: KepFiles,
+    pub metadata: MetadataState,
+    readme: OnceCell<Option<Readme>>,
+    /// A legacy KEP's file, already read for its front matter.
+    legacy_text: Option<String>,
+    blobs: &'a dyn BlobSource,
+}
+
+/// Decodes blob bytes as text: invalid UTF-8 is replaced, a BOM dropped.
+pub fn decode_text(bytes: Vec<u8>) -> String {
+    let s = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    match s.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => s,
+    }
+}
+
+impl<'a> Snapshot<'a> {
+    pub fn load(kep: KepPath, files: KepFiles, blobs: &'a dyn BlobSource) -> Result<Snapshot<'a>> {
+        let mut legacy_text = None;
+        let metadata = match files.metadata {
+            None => MetadataState::Missing,
+            Some(FileEntry { is_file: false, .. }) => MetadataState::NotAFile,
+            Some(FileEntry { id, .. }) => {
+                let text = decode_text(blobs.blob(&id)?);
+                let state = match kep.kind {
+                    KepKind::Directory => parse_state(Metadata::parse(&text, 0)),
+                    KepKind::Legacy => match metadata::split_front_matter(&text) {
+                        Some((yaml, offset, _)) => parse_state(Metadata::parse(yaml, offset)),
+                        None => MetadataState::Missing,
+                    },
+                };
+                if kep.kind == KepKind::Legacy {
+                    legacy_text = Some(text);
+                }
+                state
+            }
+        };
+        Ok(Snapshot {
+            kep,
+            files,
+            metadata,
+            readme: OnceCell::new(),
+            legacy_text,
+            blobs,
+        })
+    }
+
+    /// The README, read and sectioned on first use; `None` when there is no readable README.
+    pub fn readme(&self) -> Result<Option<&Readme>> {
+        if let Some(r) = self.readme.get() {
+            return Ok(r.as_ref());
+        }
+        let loaded = match (&self.legacy_text, self.files.readme) {
+            (Some(text), _) => {
+                let body = metadata::split_front_matter(text).map_or(0, |(_, _, b)| b);
+                Some(Readme::parse(text.clone(), body))
+            }
+            (None, Some(FileEntry { id, is_file: true })) => Some(Readme::parse(decode_text(self.blobs.blob(&id)?), 0)),
+            _ => None,
+        };
+        Ok(self.readme.get_or_init(|| loaded).as_ref())
+    }
+
+    /// The KEP's number: `kep-number` from the metadata, else the directory's number, else a
+    /// legacy file name's leading digits unless they are a date (eight digits).
+    pub fn number(&self) -> String {
+        if let Some(n) = self.metadata.parsed().and_then(|m| m.scalar("kep-number")) {
+            return n;
+        }
+        if let Some(n) = &self.kep.dir_number {
+            return n.clone();
+        }
+        let name = self.kep.path.rsplit('/').next().unwrap_or_default();
+        leading_number(name)
+            .filter(|n| n.len() < 8)
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+fn parse_state(r: Result<Metadata, MetadataError>) -> MetadataState {
+    r.map_or_else(MetadataState::Invalid, MetadataState::Parsed)
+}
+
+/// The old and new snapshot of a touched KEP, as the rules see it.
+pub struct KepDiff<'a> {
+    pub change: &'a ChangedKep,
+    pub old: Option<Snapshot<'a>>,
+    pub new: Option<Snapshot<'a>>,
+}
+
+impl<'a> KepDiff<'a> {
+    pub fn load(change: &'a ChangedKep, blobs: &'a dyn BlobSource) -> Result<KepDiff<'a>> {
+        let old_path = change.moved_from.clone().unwrap_or_else(|| change.kep.clone());
+        let old = change.old.map(|f| Snapshot::load(old_path, f, blobs)).transpose()?;
+        let new = change
+            .new
+            .map(|f| Snapshot::load(change.kep.clone(), f, blobs))
+            .transpose()?;
+        Ok(KepDiff { change, old, new })
+    }
+
+    /// Both sides with parsed metadata: the only case the diff rules judge. A new or deleted KEP,
+    /// or one whose old metadata is missing or unreadable, is not a change of lifecycle.
+    pub fn both_parsed(&self) -> Option<(&Snapshot<'a>, &Metadata, &Snapshot<'a>, &Metadata)> {
+        let (old, new) = (self.old.as_ref()?, self.new.as_ref()?);
+        Some((old, old.metadata.parsed()?, new, new.metadata.parsed()?))
+    }
+
+    pub fn number(&self) -> String {
+        self.new
+            .as_ref()
+            .or(self.old.as_ref())
+            .map(Snapshot::number)
+            .unwrap_or_default()
+    }
+
+    /// True when the README blob is the same on both sides (it cannot have gained a line).
+    pub fn readme_unchanged(&self) -> bool {
+        match (&self.old, &self.new) {
+            (Some(o), Some(n)) => o.files.readme.is_some() && o.files.readme == n.files.readme,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(p: &str) -> Option<(KepPath, FileRole)> {
+        Layout::default().classify(&p.split('/').collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn directory_keps_are_numbered_dirs_outside_prod_readiness() {
+        let (k, role) = classify("sig-node/1287-in-place/kep.yaml").unwrap();
+        assert_eq!(k.path, "keps/sig-node/1287-in-place");
+        assert_eq!(k.dir_number.as_deref(), Some("1287"));
+        assert_eq!(role, FileRole::Metadata);
+        assert_eq!(
+            classify("sig-node/1287-in-place/README.md").unwrap().1,
+            FileRole::Readme
+        );
+        assert!(classify("sig-node/1287-in-place/OWNERS").is_none());
+        assert!(classify("prod-readiness/sig-node/1287.yaml").is_none());
+        assert!(classify("sig-node/in-place/kep.yaml").is_none());
+        assert!(classify("NNNN-kep-template/README.md").is_none());
+        assert!(classify("sig-node/NNNN-kep-template/kep.yaml").is_none());
+    }
+
+    #[test]
+    fn legacy_candidates_are_markdown_files_in_a_group() {
+        let (k, role) = classify("sig-node/0008-sysctl.md").unwrap();
+        assert_eq!((k.kind, role), (KepKind::Legacy, FileRole::Legacy));
+        assert!(classify("sig-node/README.md").is_none());
+        assert!(classify("README.md").is_none());
+        assert!(classify("0000-kep-template.md").is_none());
+    }
+}

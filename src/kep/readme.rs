@@ -1,0 +1,219 @@
+//! A KEP README split into sections, and the "did this section gain a line" decision.
+//!
+//! Template guidance lives in HTML comments, so only *visible* text counts: writing inside a
+//! comment is not an update.
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use similar::{Algorithm, DiffOp, capture_diff_slices};
+
+#[derive(Debug, Clone)]
+pub struct Readme {
+    text: String,
+    headings: Vec<Heading>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heading {
+    pub level: u8,
+    pub title: String,
+    /// 1-based line of the heading's first line.
+    pub line: usize,
+    /// Byte offset where the heading starts (start of its line).
+    start: usize,
+    /// Byte offset of the line after the heading.
+    body_start: usize,
+}
+
+/// A section: from its heading to the next heading of the same or a higher level.
+#[derive(Debug, Clone, Copy)]
+pub struct Section<'a> {
+    pub heading: &'a Heading,
+    /// Source text after the heading, up to the end of the section.
+    pub body: &'a str,
+}
+
+impl Readme {
+    /// Parses `text`; the bytes before `body_start` (a legacy KEP's front matter) are not Markdown
+    /// and are blanked so that line numbers stay those of the file.
+    pub fn parse(text: String, body_start: usize) -> Readme {
+        let markdown: String = if body_start == 0 {
+            text.clone()
+        } else {
+            let head: String = text[..body_start]
+                .chars()
+                .map(|c| if c == '\n' { '\n' } else { ' ' })
+                .collect();
+            head + &text[body_start..]
+        };
+        let headings = parse_headings(&markdown);
+        Readme { text, headings }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn headings(&self) -> &[Heading] {
+        &self.headings
+    }
+
+    /// The first section whose heading text, trimmed, equals `title` case-insensitively.
+    pub fn section(&self, title: &str) -> Option<Section<'_>> {
+        let wanted = title.trim().to_lowercase();
+        let i = self.headings.iter().position(|h| h.title.to_lowercase() == wanted)?;
+        let h = &self.headings[i];
+        let end = self.headings[i + 1..]
+            .iter()
+            .find(|n| n.level <= h.level)
+            .map_or(self.text.len(), |n| n.start);
+        let body = self.text.get(h.body_start..end.max(h.body_start)).unwrap_or("");
+        Some(Section { heading: h, body })
+    }
+
+    /// The text of 1-based line `line`.
+    pub fn line_text(&self, line: usize) -> Option<&str> {
+        line.checked_sub(1).and_then(|i| self.text.lines().nth(i))
+    }
+}
+
+fn parse_headings(markdown: &str) -> Vec<Heading> {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |offset: usize| line_starts.partition_point(|&s| s <= offset) - 1;
+
+    let mut headings = Vec::new();
+    let mut current: Option<(u8, usize, usize, String)> = None;
+    for (event, range) in Parser::new_ext(markdown, Options::empty()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                current = Some((level as u8, range.start, range.end, String::new()));
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some((.., title)) = current.as_mut() {
+                    title.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some((level, start, end, title)) = current.take() {
+                    let first = line_of(start);
+                    let last = line_of(end.saturating_sub(1).max(start));
+                    headings.push(Heading {
+                        level,
+                        title: title.trim().to_owned(),
+                        line: first + 1,
+                        start: line_starts[first],
+                        body_start: line_starts.get(last + 1).copied().unwrap_or(markdown.len()),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    headings
+}
+
+/// The visible lines of a section body: HTML comments removed, each line trimmed with inner runs
+/// of white space collapsed, blank lines dropped.
+pub fn visible_lines(body: &str) -> Vec<String> {
+    strip_html_comments(body)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Removes `<!-- ... -->`; an unterminated comment runs to the end.
+fn strip_html_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("<!--") {
+        out.push_str(&rest[..open]);
+        match rest[open + 4..].find("-->") {
+            Some(close) => {
+                // Keep the comment's line breaks so that text either side stays on its own line.
+                out.extend(rest[open..open + 4 + close].chars().filter(|&c| c == '\n'));
+                rest = &rest[open + 4 + close + 3..];
+            }
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// True when going from `old` to `new` inserts or replaces at least one line; pure deletions do
+/// not count.
+pub fn gained_line(old: &[String], new: &[String]) -> bool {
+    capture_diff_slices(Algorithm::Myers, old, new)
+        .iter()
+        .any(|op| matches!(op, DiffOp::Insert { .. } | DiffOp::Replace { .. }))
+}
+
+/// Whether section `title` gained a visible line from `old` to `new`. A section missing from
+/// `old` counts as empty; a section missing from `new` never gained.
+pub fn section_gained_line(old: Option<&Readme>, new: &Readme, title: &str) -> bool {
+    let Some(new_section) = new.section(title) else {
+        return false;
+    };
+    let old_lines = old
+        .and_then(|r| r.section(title))
+        .map(|s| visible_lines(s.body))
+        .unwrap_or_default();
+    gained_line(&old_lines, &visible_lines(new_section.body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readme(s: &str) -> Readme {
+        Readme::parse(s.to_owned(), 0)
+    }
+
+    #[test]
+    fn sections_run_to_the_next_heading_of_same_or_higher_level() {
+        let r = readme("# T\n## A\na1\n### A.1\na2\n## B\nb\n");
+        let a = r.section("a").unwrap();
+        assert_eq!(a.heading.line, 2);
+        assert_eq!(a.body, "a1\n### A.1\na2\n");
+        assert_eq!(r.section(" B ").unwrap().body, "b\n");
+        assert!(r.section("C").is_none());
+    }
+
+    #[test]
+    fn headings_in_code_blocks_do_not_count_but_setext_ones_do() {
+        let r = readme("# T\n```\n## Implementation History\n```\nImplementation History\n---\n- x\n");
+        let s = r.section("implementation history").unwrap();
+        assert_eq!(s.heading.line, 5);
+        assert_eq!(s.body, "- x\n");
+    }
+
+    #[test]
+    fn html_comments_are_invisible() {
+        let lines = visible_lines("<!--\nguidance\n-->\n  - v1.19:   alpha <!-- inline -->\n\n");
+        assert_eq!(lines, vec!["- v1.19: alpha"]);
+        assert!(
+            visible_lines("text <!-- unterminated\nmore")
+                .iter()
+                .all(|l| l == "text")
+        );
+    }
+
+    #[test]
+    fn gained_counts_inserts_and_replacements_not_deletions() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(gained_line(&v(&["a"]), &v(&["a", "b"])));
+        assert!(gained_line(&v(&["a"]), &v(&["b"])));
+        assert!(!gained_line(&v(&["a", "b"]), &v(&["a"])));
+        assert!(!gained_line(&v(&["a"]), &v(&["a"])));
+    }
+
+    #[test]
+    fn front_matter_is_not_markdown_but_keeps_line_numbers() {
+        let text = "---\ntitle: x\n---\n# T\n## Implementation History\n- a\n";
+        let r = Readme::parse(text.to_owned(), 17);
+        assert_eq!(r.headings().len(), 2);
+        assert_eq!(r.section("Implementation History").unwrap().heading.line, 5);
+    }
+}

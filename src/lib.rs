@@ -1,0 +1,14 @@
+//! kepguard: guards Kubernetes Enhancement Proposals kept in git.
+//!
+//! The data path runs through the modules in order: [`git`] finds the KEPs a change touches,
+//! [`kep`] parses their old and new snapshots, [`rules`] judge them into [`finding`]s, and
+//! [`report`] renders those. [`engine`] wires the path together; [`cli`] is the command line.
+
+pub mod cli;
+pub mod demo;
+pub mod engine;
+pub mod finding;
+pub mod git;
+pub mod kep;
+pub mod report;
+pub mod rules;

@@ -1,0 +1,46 @@
+//! Presentation: one report, several formats.
+
+pub mod human;
+pub mod json;
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use clap::ValueEnum;
+
+use crate::finding::Report;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour output going to stdout: `auto` means a terminal and no `NO_COLOR`.
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+/// Renders `report` to `out` in `format`.
+pub fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write) -> Result<()> {
+    match format {
+        Format::Human => human::render(report, color, out),
+        Format::Json => json::render(report, out),
+    }
+}

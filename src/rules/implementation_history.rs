@@ -1,0 +1,106 @@
+use anyhow::Result;
+
+use super::{
+    Context, Rule, RuleInfo, Transition, declare_rule, heading_location, lifecycle_transitions, metadata_location,
+};
+use crate::finding::Finding;
+use crate::kep::readme::section_gained_line;
+
+declare_rule! {
+    /// ## What it checks
+    /// A *lifecycle change* to a KEP (any change of `status`, `stage`, `latest-milestone` or any
+    /// `milestone` entry in `kep.yaml`) must add at least one visible line to the README section
+    /// "Implementation History". Text inside HTML comments (`<!-- ... -->`) is template guidance and
+    /// does not count; deleting lines does not count either.
+    ///
+    /// ## Why
+    /// The Implementation History is the KEP's changelog: release and PRR reviewers read it to see
+    /// when a KEP was accepted, graduated or retargeted. In the history of kubernetes/enhancements
+    /// most lifecycle changes left it untouched, so it stopped being trustworthy.
+    ///
+    /// ## How to fix
+    /// Add an entry under `## Implementation History` in the KEP's README, outside any HTML
+    /// comment, naming the milestone and what changed, for example:
+    ///
+    ///     - v1.33: graduated to beta
+    ///
+    /// If the README has no such section, add one with that entry.
+    INFO, "implementation-history", Error, "a lifecycle change adds an Implementation History entry"
+}
+
+const SECTION: &str = "Implementation History";
+
+pub struct ImplementationHistory;
+
+impl Rule for ImplementationHistory {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
+        let Some((old, old_meta, new, new_meta)) = cx.diff.both_parsed() else {
+            return Ok(());
+        };
+        let transitions = lifecycle_transitions(old_meta, new_meta);
+        let Some(first) = transitions.first() else {
+            return Ok(());
+        };
+        let what = transitions
+            .iter()
+            .map(Transition::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let entry = suggested_entry(new_meta, &transitions);
+        let readme = new.readme()?;
+
+        let finding = match readme.and_then(|r| r.section(SECTION)) {
+            Some(section) => {
+                if !cx.diff.readme_unchanged() && section_gained_line(old.readme()?, readme.unwrap(), SECTION) {
+                    return Ok(());
+                }
+                cx.finding(
+                    &INFO,
+                    heading_location(new, section.heading)?,
+                    format!(
+                        "{}: {what}, but the Implementation History gained no entry",
+                        cx.kep_name()
+                    ),
+                    format!("add a line under this heading, outside any <!-- comment -->, such as `{entry}`"),
+                )
+            }
+            None => {
+                let key: Vec<&str> = first.key.split('.').collect();
+                cx.finding(
+                    &INFO,
+                    metadata_location(new, Some(new_meta), &key),
+                    format!(
+                        "{}: {what}, but its README has no Implementation History section",
+                        cx.kep_name()
+                    ),
+                    format!(
+                        "add `## {SECTION}` to {} with an entry such as `{entry}`",
+                        new.kep.readme_path()
+                    ),
+                )
+            }
+        };
+        out.push(finding);
+        Ok(())
+    }
+}
+
+/// An Implementation History line describing the change.
+fn suggested_entry(meta: &crate::kep::metadata::Metadata, transitions: &[Transition]) -> String {
+    let milestone = meta.scalar("latest-milestone").unwrap_or_else(|| "vX.Y".into());
+    let by_key = |k: &str| transitions.iter().find(|t| t.key == k).and_then(|t| t.new.clone());
+    let what = if let Some(stage) = by_key("stage") {
+        format!("moved to {stage}")
+    } else if let Some(status) = by_key("status") {
+        format!("marked {status}")
+    } else if let Some(t) = transitions.iter().find(|t| t.key == "latest-milestone") {
+        format!("retargeted from {}", t.old.as_deref().unwrap_or("no milestone"))
+    } else {
+        "milestones updated".to_owned()
+    };
+    format!("- {milestone}: {what}")
+}

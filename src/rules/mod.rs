@@ -1,0 +1,202 @@
+//! The rules. Each lives in its own file, declares its id, default level and documentation with
+//! [`declare_rule!`], and is listed once in [`ALL`].
+
+mod implementation_history;
+mod kep_metadata;
+mod prr_on_graduation;
+mod stage_monotonic;
+
+use anyhow::Result;
+use gix::ObjectId;
+
+use crate::finding::{Finding, Location, Severity};
+use crate::kep::metadata::{Metadata, render_scalar, values_equal};
+use crate::kep::readme::Heading;
+use crate::kep::{KepDiff, Snapshot};
+
+/// A rule's identity and documentation.
+#[derive(Debug)]
+pub struct RuleInfo {
+    /// Stable kebab-case id.
+    pub id: &'static str,
+    pub default_severity: Severity,
+    /// One line: what the rule checks.
+    pub summary: &'static str,
+    /// What it checks, why, and how to fix a finding: the rule's doc comment, printed by `explain`.
+    pub doc: &'static str,
+}
+
+/// Declares a rule's [`RuleInfo`] from its doc comment, as clippy declares lints.
+macro_rules! declare_rule {
+    ($(#[doc = $doc:literal])* $name:ident, $id:literal, $severity:ident, $summary:literal) => {
+        pub static $name: $crate::rules::RuleInfo = $crate::rules::RuleInfo {
+            id: $id,
+            default_severity: $crate::finding::Severity::$severity,
+            summary: $summary,
+            doc: concat!($($doc, "\n"),*),
+        };
+    };
+}
+pub(crate) use declare_rule;
+
+pub trait Rule: Sync {
+    fn info(&self) -> &'static RuleInfo;
+    /// Judges one touched KEP, pushing findings to `out`.
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()>;
+}
+
+/// Every rule, in the order `explain` lists them.
+pub static ALL: &[&dyn Rule] = &[
+    &implementation_history::ImplementationHistory,
+    &stage_monotonic::StageMonotonic,
+    &prr_on_graduation::PrrOnGraduation,
+    &kep_metadata::KepMetadata,
+];
+
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    ALL.iter().copied().find(|r| r.info().id == id)
+}
+
+/// The doc text of a rule without the single leading space `///` leaves.
+pub fn doc_text(info: &RuleInfo) -> String {
+    info.doc
+        .lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What a rule sees: one touched KEP in one commit.
+pub struct Context<'a> {
+    pub commit: ObjectId,
+    pub diff: &'a KepDiff<'a>,
+}
+
+impl Context<'_> {
+    pub fn finding(&self, rule: &'static RuleInfo, location: Location, title: String, help: String) -> Finding {
+        Finding {
+            rule: rule.id,
+            severity: rule.default_severity,
+            commit: self.commit,
+            kep: self.diff.change.kep.path.clone(),
+            number: self.diff.number(),
+            location,
+            title,
+            help,
+            notes: Vec::new(),
+        }
+    }
+
+    /// `KEP-<number>` (or the KEP's path where it has no number) for messages.
+    pub fn kep_name(&self) -> String {
+        match self.diff.number() {
+            n if n.is_empty() => self.diff.change.kep.path.clone(),
+            n => format!("KEP-{n}"),
+        }
+    }
+}
+
+/// A location at metadata key `key` of a snapshot's metadata file.
+pub fn metadata_location(snap: &Snapshot<'_>, meta: Option<&Metadata>, key: &[&str]) -> Location {
+    let line = meta.and_then(|m| m.key_line(key));
+    Location {
+        path: snap.kep.metadata_path(),
+        line,
+        snippet: line.and_then(|l| meta?.line_text(l)).map(str::to_owned),
+    }
+}
+
+/// A location at a README heading.
+pub fn heading_location(snap: &Snapshot<'_>, heading: &Heading) -> Result<Location> {
+    let readme = snap.readme()?;
+    Ok(Location {
+        path: snap.kep.readme_path(),
+        line: Some(heading.line),
+        snippet: readme.and_then(|r| r.line_text(heading.line)).map(str::to_owned),
+    })
+}
+
+/// The keys whose change makes a lifecycle change.
+pub const LIFECYCLE_KEYS: [&str; 4] = ["status", "stage", "latest-milestone", "milestone"];
+
+/// One lifecycle value that changed, for messages: `stage alpha -> beta`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub key: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+impl std::fmt::Display for Transition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        write!(f, "{} {} -> {}", self.key, show(&self.old), show(&self.new))
+    }
+}
+
+/// The lifecycle values that differ between two metadata documents, `milestone` per sub-key.
+pub fn lifecycle_transitions(old: &Metadata, new: &Metadata) -> Vec<Transition> {
+    let mut out = Vec::new();
+    for key in LIFECYCLE_KEYS {
+        let (o, n) = (old.get(key), new.get(key));
+        if values_equal(o, n) {
+            continue;
+        }
+        match (o, n) {
+            (Some(serde_yaml::Value::Mapping(om)), Some(serde_yaml::Value::Mapping(nm))) => {
+                let mut subs: Vec<String> = om.keys().chain(nm.keys()).filter_map(render_scalar).collect();
+                subs.sort();
+                subs.dedup();
+                for sub in subs {
+                    let (os, ns) = (old.nested_scalar(key, &sub), new.nested_scalar(key, &sub));
+                    if os != ns {
+                        out.push(Transition {
+                            key: format!("{key}.{sub}"),
+                            old: os,
+                            new: ns,
+                        });
+                    }
+                }
+            }
+            _ => out.push(Transition {
+                key: key.to_owned(),
+                old: o.and_then(render_scalar),
+                new: n.and_then(render_scalar),
+            }),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_kebab_case_and_documented() {
+        let mut ids: Vec<_> = ALL.iter().map(|r| r.info().id).collect();
+        for id in &ids {
+            assert!(id.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{id}");
+        }
+        for r in ALL {
+            let doc = doc_text(r.info());
+            for part in ["## What it checks", "## Why", "## How to fix"] {
+                assert!(doc.contains(part), "{} lacks {part}", r.info().id);
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), ALL.len());
+    }
+
+    #[test]
+    fn transitions_list_changed_milestone_sub_keys() {
+        let old = Metadata::parse("stage: alpha\nmilestone:\n  alpha: v1.1\n", 0).unwrap();
+        let new = Metadata::parse("stage: beta\nmilestone:\n  alpha: \"v1.1\"\n  beta: v1.2\n", 0).unwrap();
+        let t: Vec<String> = lifecycle_transitions(&old, &new)
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        assert_eq!(t, vec!["stage alpha -> beta", "milestone.beta (none) -> v1.2"]);
+    }
+}

@@ -1,0 +1,94 @@
+use anyhow::Result;
+
+use super::{Context, Rule, RuleInfo, declare_rule, heading_location, metadata_location};
+use crate::finding::Finding;
+use crate::kep::metadata::{Milestone, Stage};
+use crate::kep::readme::section_gained_line;
+
+declare_rule! {
+    /// ## What it checks
+    /// A graduation (alpha -> beta, beta -> stable, or alpha -> stable) targeting v1.21 or later
+    /// (by the new `latest-milestone`; when it is absent or unparseable the rule applies) must add
+    /// at least one visible line to the README section "Production Readiness Review
+    /// Questionnaire", subsections included. Text inside HTML comments does not count.
+    ///
+    /// ## Why
+    /// Production Readiness Review became mandatory in v1.21. Each stage asks more of a feature
+    /// (rollback, monitoring, scalability), and the answers written for alpha rarely cover beta
+    /// or GA. A graduation that leaves the questionnaire untouched usually means the new
+    /// questions were never answered.
+    ///
+    /// ## How to fix
+    /// Answer the questions the new stage requires under `## Production Readiness Review
+    /// Questionnaire` (beta: rollout and rollback, monitoring, dependencies, scalability,
+    /// troubleshooting), writing the answers outside the `<!-- -->` guidance comments.
+    INFO, "prr-on-graduation", Error, "a graduation updates the PRR questionnaire answers"
+}
+
+const SECTION: &str = "Production Readiness Review Questionnaire";
+const PRR_SINCE: Milestone = Milestone { major: 1, minor: 21 };
+
+pub struct PrrOnGraduation;
+
+impl Rule for PrrOnGraduation {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
+        let Some((old, old_meta, new, new_meta)) = cx.diff.both_parsed() else {
+            return Ok(());
+        };
+        let (Some(from), Some(to)) = (old_meta.stage().valid(), new_meta.stage().valid()) else {
+            return Ok(());
+        };
+        if !matches!(
+            (from, to),
+            (Stage::Alpha, Stage::Beta | Stage::Stable) | (Stage::Beta, Stage::Stable)
+        ) {
+            return Ok(());
+        }
+        let latest = new_meta.scalar("latest-milestone");
+        if latest
+            .as_deref()
+            .and_then(Milestone::parse)
+            .is_some_and(|m| m < PRR_SINCE)
+        {
+            return Ok(());
+        }
+        let target = latest.map(|l| format!(" in {l}")).unwrap_or_default();
+        let readme = new.readme()?;
+        let finding = match readme.and_then(|r| r.section(SECTION)) {
+            Some(section) => {
+                if !cx.diff.readme_unchanged() && section_gained_line(old.readme()?, readme.unwrap(), SECTION) {
+                    return Ok(());
+                }
+                cx.finding(
+                    &INFO,
+                    heading_location(new, section.heading)?,
+                    format!(
+                        "{}: graduation {from} -> {to}{target}, but the PRR questionnaire answers are unchanged",
+                        cx.kep_name()
+                    ),
+                    format!(
+                        "answer the questions {to} requires under this heading, outside the <!-- guidance --> comments"
+                    ),
+                )
+            }
+            None => cx.finding(
+                &INFO,
+                metadata_location(new, Some(new_meta), &["stage"]),
+                format!(
+                    "{}: graduation {from} -> {to}{target}, but its README has no PRR questionnaire",
+                    cx.kep_name()
+                ),
+                format!(
+                    "add `## {SECTION}` to {} (from the KEP template) and answer it for {to}",
+                    new.kep.readme_path()
+                ),
+            ),
+        };
+        out.push(finding);
+        Ok(())
+    }
+}
