@@ -1,0 +1,148 @@
+//! Fixture repositories built with the real git CLI, and helpers to run the real binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub struct Repo {
+    _tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+}
+
+impl Repo {
+    pub fn new() -> Repo {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("repo");
+        std::fs::create_dir(&dir).unwrap();
+        let repo = Repo { _tmp: tmp, dir };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    /// A second repository in the same temporary directory (for clones).
+    pub fn sibling(&self, name: &str) -> PathBuf {
+        self.dir.parent().unwrap().join(name)
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        git_in(&self.dir, args)
+    }
+
+    pub fn write(&self, path: &str, content: &str) -> &Repo {
+        let p = self.dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+        self
+    }
+
+    pub fn remove(&self, path: &str) -> &Repo {
+        self.git(&["rm", "-rq", path]);
+        self
+    }
+
+    /// Commits everything; returns the commit id.
+    pub fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self.git(&["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// Writes a directory KEP.
+    pub fn kep(&self, dir: &str, yaml: &str, readme: &str) -> &Repo {
+        self.write(&format!("{dir}/kep.yaml"), yaml)
+            .write(&format!("{dir}/README.md"), readme)
+    }
+
+    pub fn kepguard(&self, args: &[&str]) -> Output {
+        kepguard_in(&self.dir, args)
+    }
+
+    /// `check --base BASE --head HEAD --format json`, parsed.
+    pub fn check_json(&self, base: &str, head: &str) -> (i32, Value) {
+        json_run(self.kepguard(&["check", "--base", base, "--head", head, "--format", "json"]))
+    }
+}
+
+pub fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn kepguard_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kepguard"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("kepguard runs")
+}
+
+/// Exit code and parsed JSON document of a run.
+pub fn json_run(out: Output) -> (i32, Value) {
+    let code = out.status.code().expect("exited");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, doc)
+}
+
+/// The rule ids of a JSON document's findings, in order.
+pub fn rules(doc: &Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A `kep.yaml`. `milestones` are `(stage, milestone)` pairs.
+pub fn kep_yaml(number: &str, status: &str, stage: &str, latest: &str, milestones: &[(&str, &str)]) -> String {
+    let mut s = format!(
+        "title: Test KEP\nkep-number: {number}\nauthors:\n  - \"@jane\"\nowning-sig: sig-node\nstatus: {status}\n\
+         creation-date: 2021-01-01\napprovers:\n  - \"@oscar\"\nstage: {stage}\nlatest-milestone: \"{latest}\"\nmilestone:\n"
+    );
+    for (st, m) in milestones {
+        s.push_str(&format!("  {st}: \"{m}\"\n"));
+    }
+    s
+}
+
+/// A README in the template's shape; `history` and `prr` are the visible lines of those sections.
+pub fn readme(summary: &str, prr: &[&str], history: &[&str]) -> String {
+    format!(
+        "# KEP: Test\n\n## Summary\n\n{summary}\n\n## Production Readiness Review Questionnaire\n\n\
+         ### Feature Enablement and Rollback\n\n<!--\nThis section must be completed when targeting alpha.\n-->\n\n\
+         ###### How can this feature be enabled / disabled in a live cluster?\n\nFeature gate.\n\n{}\n\
+         ## Implementation History\n\n<!--\nMajor milestones go here.\n-->\n\n{}\n\n## Drawbacks\n\nNone.\n",
+        prr.join("\n"),
+        history.join("\n")
+    )
+}
+
+/// Where the corpus bundle is, when it is present.
+pub fn corpus_bundle() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/k8s-enhancements-keps.bundle");
+    p.exists().then_some(p)
+}

@@ -1,0 +1,53 @@
+//! The real KEP history of kubernetes/enhancements (`../shared/corpus/`), where present.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{corpus_bundle, git_in, json_run, kepguard_in};
+
+#[test]
+fn audit_of_the_whole_first_parent_history_completes() {
+    let Some(bundle) = corpus_bundle() else {
+        eprintln!("skipping: corpus bundle not found at ../shared/corpus/");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    git_in(
+        tmp.path(),
+        &["clone", "-q", "--bare", bundle.to_str().unwrap(), "k.git"],
+    );
+    let repo = tmp.path().join("k.git");
+    let first_parent = git_in(&repo, &["rev-list", "--first-parent", "HEAD"]);
+
+    let out = kepguard_in(&repo, &["audit", "--first-parent", "--format", "json"]);
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, doc) = json_run(out);
+    assert_eq!(code, 1, "the history holds error-level findings");
+    assert_eq!(
+        doc["commits_checked"].as_u64(),
+        Some(first_parent.lines().count() as u64)
+    );
+
+    let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
+    for f in doc["findings"].as_array().unwrap() {
+        *per_rule.entry(f["rule"].as_str().unwrap().to_owned()).or_default() += 1;
+        assert!(first_parent.contains(f["commit"].as_str().unwrap()), "{f}");
+        let path = f["path"].as_str().unwrap();
+        assert!(path.starts_with(f["kep"].as_str().unwrap()), "{f}");
+        assert!(
+            path.starts_with("keps/") && !path.starts_with("keps/prod-readiness/"),
+            "{f}"
+        );
+    }
+    eprintln!("corpus findings per rule: {per_rule:?}");
+    // Stages went backwards after shipping 14 times in this history.
+    assert_eq!(per_rule.get("stage-monotonic"), Some(&14));
+    for rule in ["implementation-history", "prr-on-graduation", "kep-metadata"] {
+        assert!(per_rule.get(rule).is_some_and(|&n| n > 0), "{rule}: {per_rule:?}");
+    }
+}

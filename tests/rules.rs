@@ -1,0 +1,372 @@
+//! Each rule firing and not firing, on real repositories.
+
+mod common;
+
+use common::{Repo, kep_yaml, readme, rules};
+
+const KEP: &str = "keps/sig-node/1234-frob";
+const H1: &str = "- 2021-01-01: alpha in v1.20";
+const H2: &str = "- 2021-05-01: beta in v1.21";
+
+/// A repository whose first commit holds `KEP` at alpha in v1.20; returns it and that commit.
+fn alpha_kep() -> (Repo, String) {
+    let r = Repo::new();
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "implementable", "alpha", "v1.20", &[("alpha", "v1.20")]),
+        &readme("S.", &[], &[H1]),
+    );
+    let c = r.commit("add KEP");
+    (r, c)
+}
+
+fn beta_yaml(latest: &str) -> String {
+    kep_yaml(
+        "1234",
+        "implementable",
+        "beta",
+        latest,
+        &[("alpha", "v1.20"), ("beta", latest)],
+    )
+}
+
+fn check(r: &Repo, base: &str) -> (i32, Vec<String>, serde_json::Value) {
+    let (code, doc) = r.check_json(base, "HEAD");
+    (code, rules(&doc), doc)
+}
+
+#[test]
+fn typo_fix_without_lifecycle_change_passes() {
+    let (r, base) = alpha_kep();
+    r.write(&format!("{KEP}/README.md"), &readme("S, fixed.", &[], &[H1]));
+    r.commit("typo");
+    assert_eq!(check(&r, &base).1, Vec::<String>::new());
+    assert_eq!(check(&r, &base).0, 0);
+}
+
+#[test]
+fn lifecycle_change_with_history_entry_and_prr_answers_passes() {
+    let (r, base) = alpha_kep();
+    r.kep(
+        KEP,
+        &beta_yaml("v1.21"),
+        &readme("S.", &["Rollback: turn the gate off."], &[H1, H2]),
+    );
+    r.commit("beta");
+    let (code, found, doc) = check(&r, &base);
+    assert_eq!(found, Vec::<String>::new());
+    assert_eq!((code, doc["keps_checked"].as_u64()), (0, Some(1)));
+}
+
+#[test]
+fn history_written_only_inside_an_html_comment_fires() {
+    let (r, base) = alpha_kep();
+    let hidden = format!("{H1}\n<!-- {H2} -->");
+    r.kep(KEP, &beta_yaml("v1.21"), &readme("S.", &["Rollback: off."], &[&hidden]));
+    let head = r.commit("beta");
+    let (code, found, doc) = check(&r, &base);
+    assert_eq!(found, ["implementation-history"]);
+    assert_eq!(code, 1);
+    let f = &doc["findings"][0];
+    assert_eq!(f["commit"], head.as_str());
+    assert_eq!(f["kep"], KEP);
+    assert_eq!(f["number"], "1234");
+    assert_eq!(f["path"], format!("{KEP}/README.md"));
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains("KEP-1234") && msg.contains("stage alpha -> beta"), "{msg}");
+    assert!(msg.contains("- v1.21: moved to beta"), "suggests an entry: {msg}");
+    // The finding points at the section heading.
+    let line = f["line"].as_u64().unwrap() as usize;
+    let text = std::fs::read_to_string(r.dir.join(KEP).join("README.md")).unwrap();
+    assert_eq!(text.lines().nth(line - 1), Some("## Implementation History"));
+}
+
+#[test]
+fn milestone_bump_without_entry_fires_and_deleting_entries_is_not_an_update() {
+    let (r, base) = alpha_kep();
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "implementable", "alpha", "v1.21", &[("alpha", "v1.20")]),
+        &readme("S.", &[], &[]),
+    );
+    r.commit("retarget, dropping the history");
+    let (_, found, doc) = check(&r, &base);
+    assert_eq!(found, ["implementation-history"]);
+    assert!(
+        doc["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("latest-milestone v1.20 -> v1.21")
+    );
+}
+
+#[test]
+fn heading_inside_a_code_block_is_not_the_section() {
+    let (r, base) = alpha_kep();
+    let text = format!(
+        "# KEP\n\n```markdown\n## Implementation History\n\n{H1}\n{H2}\n```\n\n## Production Readiness Review Questionnaire\n\nAnswered.\n"
+    );
+    r.kep(KEP, &beta_yaml("v1.21"), &text);
+    r.commit("beta, history only in a code sample");
+    let (_, found, doc) = check(&r, &base);
+    assert_eq!(found, ["implementation-history"]);
+    let f = &doc["findings"][0];
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("no Implementation History section")
+    );
+    // Without the section, the finding points at the changed kep.yaml line.
+    assert_eq!(f["path"], format!("{KEP}/kep.yaml"));
+    let line = f["line"].as_u64().unwrap() as usize;
+    let yaml = std::fs::read_to_string(r.dir.join(KEP).join("kep.yaml")).unwrap();
+    assert!(yaml.lines().nth(line - 1).unwrap().starts_with("stage:"));
+}
+
+#[test]
+fn setext_heading_counts_as_the_section() {
+    let r = Repo::new();
+    let body = |h: &[&str]| {
+        format!(
+            "KEP\n===\n\nProduction Readiness Review Questionnaire\n------------------------------------------\n\nAnswers: {}\n\nImplementation History\n----------------------\n\n{}\n",
+            h.len(),
+            h.join("\n")
+        )
+    };
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "implementable", "alpha", "v1.20", &[("alpha", "v1.20")]),
+        &body(&[H1]),
+    );
+    let base = r.commit("add");
+    r.kep(KEP, &beta_yaml("v1.21"), &body(&[H1, H2]));
+    r.commit("beta");
+    assert_eq!(check(&r, &base).1, Vec::<String>::new());
+    r.kep(KEP, &beta_yaml("v1.22"), &body(&[H1, H2]));
+    r.commit("retarget without entry");
+    assert_eq!(
+        check(&r, &base).1,
+        Vec::<String>::new(),
+        "net change still has the entry"
+    );
+    assert_eq!(check(&r, "HEAD~1").1, ["implementation-history"]);
+}
+
+#[test]
+fn kep_moved_to_another_sig_is_compared_with_its_old_directory() {
+    let (r, base) = alpha_kep();
+    let moved = "keps/sig-apps/1234-frob";
+    // Moved without a lifecycle change: passes.
+    let yaml = std::fs::read_to_string(r.dir.join(KEP).join("kep.yaml")).unwrap();
+    let text = std::fs::read_to_string(r.dir.join(KEP).join("README.md")).unwrap();
+    r.remove(KEP);
+    r.kep(moved, &yaml, &text);
+    r.commit("move to sig-apps");
+    let (code, found, doc) = check(&r, &base);
+    assert_eq!((code, found), (0, vec![]));
+    assert_eq!(doc["keps_checked"], 1, "a move is one KEP change");
+    // Moved and graduated without an entry: fires, against the new directory.
+    r.kep(moved, &beta_yaml("v1.21"), &text);
+    r.commit("graduate");
+    let (_, found, doc) = check(&r, &base);
+    assert_eq!(found, ["implementation-history", "prr-on-graduation"]);
+    assert_eq!(doc["findings"][0]["kep"], moved);
+}
+
+#[test]
+fn new_and_deleted_keps_are_not_subject_to_the_diff_rules() {
+    let (r, base) = alpha_kep();
+    r.kep(
+        "keps/sig-apps/999-new",
+        &kep_yaml("999", "implementable", "stable", "v1.30", &[]),
+        "# no sections\n",
+    );
+    r.commit("new KEP without history");
+    assert_eq!(check(&r, &base).1, Vec::<String>::new());
+    r.remove(KEP);
+    let del = r.commit("delete");
+    let (code, found, _) = check(&r, &format!("{del}~1"));
+    assert_eq!((code, found), (0, vec![]));
+}
+
+#[test]
+fn invalid_kep_yaml_is_a_metadata_error_and_skips_the_diff_rules() {
+    let (r, base) = alpha_kep();
+    r.write(
+        &format!("{KEP}/kep.yaml"),
+        "title: x\nstage: [beta\nlatest-milestone: v1.21\n",
+    );
+    r.commit("broken yaml");
+    let (code, found, doc) = check(&r, &base);
+    assert_eq!((code, found), (1, vec!["kep-metadata".to_owned()]));
+    let f = &doc["findings"][0];
+    assert_eq!(f["path"], format!("{KEP}/kep.yaml"));
+    assert!(f["line"].as_u64().is_some(), "the parser's line: {f}");
+    // A list document is not a mapping.
+    r.write(&format!("{KEP}/kep.yaml"), "- stage: beta\n");
+    r.commit("a list");
+    let (_, found, doc) = check(&r, &base);
+    assert_eq!(found, ["kep-metadata"]);
+    assert!(doc["findings"][0]["message"].as_str().unwrap().contains("mapping"));
+}
+
+#[test]
+fn old_side_unparseable_skips_silently() {
+    let r = Repo::new();
+    r.kep(KEP, "stage: [oops\n", &readme("S.", &[], &[]));
+    let base = r.commit("broken");
+    r.kep(KEP, &beta_yaml("v1.21"), &readme("S.", &[], &[]));
+    r.commit("fixed and graduated");
+    assert_eq!(check(&r, &base).1, Vec::<String>::new());
+}
+
+#[test]
+fn invalid_stage_is_a_metadata_error_not_stage_monotonic() {
+    let (r, base) = alpha_kep();
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "implementable", "GA", "v1.20", &[("alpha", "v1.20")]),
+        &readme("S.", &[], &[H1, "- GA"]),
+    );
+    r.commit("GA");
+    let (_, found, doc) = check(&r, &base);
+    assert_eq!(found, ["kep-metadata"]);
+    assert!(
+        doc["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid stage `GA`")
+    );
+}
+
+#[test]
+fn legacy_single_file_kep_is_checked_with_its_front_matter() {
+    let r = Repo::new();
+    let legacy = "keps/sig-node/0008-sysctl.md";
+    let doc = |status: &str, history: &[&str]| {
+        format!(
+            "---\ntitle: Sysctls\nkep-number: 8\nowning-sig: sig-node\nstatus: {status}\n---\n\n# Sysctls\n\n## Implementation History\n\n{}\n",
+            history.join("\n")
+        )
+    };
+    r.write(legacy, &doc("provisional", &["- 2018-04-30: proposed"]));
+    r.write("keps/sig-node/README.md", "# not a KEP\n");
+    let base = r.commit("legacy");
+    r.write(legacy, &doc("implementable", &["- 2018-04-30: proposed"]));
+    r.write("keps/sig-node/README.md", "# still not a KEP\n");
+    r.commit("implementable without entry");
+    let (code, found, out) = check(&r, &base);
+    assert_eq!((code, found), (1, vec!["implementation-history".to_owned()]));
+    let f = &out["findings"][0];
+    assert_eq!(
+        (f["kep"].as_str(), f["path"].as_str(), f["number"].as_str()),
+        (Some(legacy), Some(legacy), Some("8"))
+    );
+    assert_eq!(f["line"], 10, "the heading's line in the file, front matter included");
+    r.write(
+        legacy,
+        &doc(
+            "implementable",
+            &["- 2018-04-30: proposed", "- 2018-06-01: implementable"],
+        ),
+    );
+    r.commit("entry");
+    assert_eq!(check(&r, &base).1, Vec::<String>::new());
+    // A Markdown file without front matter is not a KEP.
+    r.write("keps/sig-node/notes.md", "# Notes\nstatus: whatever\n");
+    r.commit("notes");
+    assert_eq!(check(&r, "HEAD~1").2["keps_checked"], 0);
+}
+
+#[test]
+fn withdrawn_same_cycle_graduation_passes() {
+    let (r, _) = alpha_kep();
+    r.kep(KEP, &beta_yaml("v1.21"), &readme("S.", &["Rollback."], &[H1, H2]));
+    let base = r.commit("beta planned for v1.21");
+    r.kep(
+        KEP,
+        &kep_yaml(
+            "1234",
+            "implementable",
+            "alpha",
+            "v1.21",
+            &[("alpha", "v1.20"), ("beta", "v1.21")],
+        ),
+        &readme(
+            "S.",
+            &["Rollback."],
+            &[H1, H2, "- 2021-07-01: beta withdrawn, stays alpha in v1.21"],
+        ),
+    );
+    r.commit("withdraw");
+    assert_eq!(check(&r, &base).1, Vec::<String>::new());
+}
+
+#[test]
+fn shipped_beta_going_back_to_alpha_fires() {
+    let (r, _) = alpha_kep();
+    r.kep(KEP, &beta_yaml("v1.21"), &readme("S.", &["Rollback."], &[H1, H2]));
+    let base = r.commit("beta in v1.21");
+    r.kep(
+        KEP,
+        &kep_yaml(
+            "1234",
+            "implementable",
+            "alpha",
+            "v1.22",
+            &[("alpha", "v1.20"), ("beta", "v1.21")],
+        ),
+        &readme("S.", &["Rollback."], &[H1, H2, "- 2021-09-01: back to alpha"]),
+    );
+    r.commit("back to alpha");
+    let (code, found, doc) = check(&r, &base);
+    assert_eq!((code, found), (1, vec!["stage-monotonic".to_owned()]));
+    let msg = doc["findings"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("beta -> alpha") && msg.contains("v1.21"), "{msg}");
+}
+
+#[test]
+fn graduation_before_v1_21_needs_no_prr_answers() {
+    let (r, base) = alpha_kep();
+    r.kep(KEP, &beta_yaml("v1.20"), &readme("S.", &[], &[H1, H2]));
+    r.commit("beta in v1.20");
+    assert_eq!(check(&r, &base).1, Vec::<String>::new());
+}
+
+#[test]
+fn graduation_from_v1_21_without_prr_answers_fires() {
+    let (r, base) = alpha_kep();
+    r.kep(
+        KEP,
+        &beta_yaml("v1.21"),
+        &readme("S.", &["<!-- TODO answer -->"], &[H1, H2]),
+    );
+    r.commit("beta in v1.21");
+    let (_, found, doc) = check(&r, &base);
+    assert_eq!(found, ["prr-on-graduation"]);
+    let f = &doc["findings"][0];
+    assert!(f["message"].as_str().unwrap().contains("alpha -> beta in v1.21"));
+    // Without a parseable latest-milestone the rule applies too.
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "implementable", "stable", "TBD", &[("alpha", "v1.20")]),
+        &readme("S.", &[], &[H1, H2, "- GA"]),
+    );
+    r.commit("stable, milestone TBD");
+    assert_eq!(check(&r, "HEAD~1").1, ["prr-on-graduation"]);
+}
+
+#[test]
+fn prr_section_missing_points_at_the_stage_line() {
+    let (r, base) = alpha_kep();
+    r.kep(
+        KEP,
+        &beta_yaml("v1.25"),
+        &format!("# KEP\n\n## Implementation History\n\n{H1}\n{H2}\n"),
+    );
+    r.commit("beta, PRR section dropped");
+    let (_, found, doc) = check(&r, &base);
+    assert_eq!(found, ["prr-on-graduation"]);
+    assert_eq!(doc["findings"][0]["path"], format!("{KEP}/kep.yaml"));
+}
