@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Repo, git_in, json_run, kep_yaml, kepguard_in, readme, rules};
+use common::{Repo, git_in, has_sgr, json_run, kep_yaml, kepguard_in, kepguard_in_pty, readme, rules};
 
 const KEP: &str = "keps/sig-node/1234-frob";
 const OTHER: &str = "keps/sig-apps/2000-other";
@@ -270,4 +270,19 @@ fn demo_shows_each_rule_and_exits_0() {
     assert_eq!((code, doc["summary"]["errors"].as_u64()), (1, Some(3)));
     let log = git_in(&kept, &["log", "--oneline"]);
     assert_eq!(log.lines().count(), 6, "git reads the repository gix wrote");
+}
+
+#[test]
+fn on_a_terminal_output_is_coloured_unless_no_color_is_set() {
+    let r = repo_with_bad_branch();
+    let args = ["check", "--base", "main", "--head", "feature"];
+    let Some(tty) = kepguard_in_pty(&r.dir, &args, false) else {
+        return;
+    };
+    assert!(tty.contains("implementation-history") && has_sgr(&tty), "{tty:?}");
+    let plain = kepguard_in_pty(&r.dir, &args, true).unwrap();
+    assert!(
+        plain.contains("implementation-history") && !has_sgr(&plain),
+        "{plain:?}"
+    );
 }

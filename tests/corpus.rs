@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{corpus_bundle, git_in, json_run, kepguard_in};
+use common::{corpus_bundle, git_in, json_run, kepguard_in, kepguard_in_pty};
 
 #[test]
 fn audit_of_the_whole_first_parent_history_completes() {
@@ -49,5 +49,14 @@ fn audit_of_the_whole_first_parent_history_completes() {
     assert_eq!(per_rule.get("stage-monotonic"), Some(&14));
     for rule in ["implementation-history", "prr-on-graduation", "kep-metadata"] {
         assert!(per_rule.get(rule).is_some_and(|&n| n > 0), "{rule}: {per_rule:?}");
+    }
+
+    // With a terminal on stderr, the audit shows a progress bar (without one, stderr stays empty).
+    if let Some(tty) = kepguard_in_pty(&repo, &["audit", "--first-parent", "--format", "json"], true) {
+        assert!(
+            tty.contains("auditing [") && tty.contains("commits"),
+            "{}",
+            &tty[..tty.len().min(300)]
+        );
     }
 }

@@ -146,3 +146,36 @@ pub fn corpus_bundle() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/k8s-enhancements-keps.bundle");
     p.exists().then_some(p)
 }
+
+/// Runs kepguard under a pseudo-terminal (util-linux `script`), returning what the terminal saw,
+/// or `None` where `script` is not installed.
+pub fn kepguard_in_pty(dir: &Path, args: &[&str], no_color: bool) -> Option<String> {
+    let which = Command::new("sh").args(["-c", "command -v script"]).output().ok()?;
+    if !which.status.success() {
+        eprintln!("skipping the terminal part: util-linux `script` is not installed");
+        return None;
+    }
+    let cmd = std::iter::once(env!("CARGO_BIN_EXE_kepguard"))
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut c = Command::new("script");
+    c.args(["-qefc", &cmd, "/dev/null"])
+        .current_dir(dir)
+        .env_remove("NO_COLOR");
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let out = c.output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Whether `text` holds an SGR (colour or style) escape sequence.
+pub fn has_sgr(text: &str) -> bool {
+    text.split('\x1b').skip(1).any(|s| {
+        s.strip_prefix('[').is_some_and(|rest| {
+            let params = rest.bytes().take_while(|b| b.is_ascii_digit() || *b == b';').count();
+            rest.as_bytes().get(params) == Some(&b'm')
+        })
+    })
+}
