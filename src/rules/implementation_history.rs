@@ -1,10 +1,10 @@
 use anyhow::Result;
 
 use super::{
-    Context, Rule, RuleInfo, Transition, declare_rule, heading_location, lifecycle_transitions, metadata_location,
+    Context, Rule, RuleInfo, SectionUpdate, Transition, declare_rule, lifecycle_transitions, metadata_location,
+    section_update,
 };
 use crate::finding::Finding;
-use crate::kep::readme::section_gained_line;
 
 declare_rule! {
     /// ## What it checks
@@ -51,24 +51,18 @@ impl Rule for ImplementationHistory {
             .collect::<Vec<_>>()
             .join(", ");
         let entry = suggested_entry(new_meta, &transitions);
-        let readme = new.readme()?;
-
-        let finding = match readme.and_then(|r| r.section(SECTION)) {
-            Some(section) => {
-                if !cx.diff.readme_unchanged() && section_gained_line(old.readme()?, readme.unwrap(), SECTION) {
-                    return Ok(());
-                }
-                cx.finding(
-                    &INFO,
-                    heading_location(new, section.heading)?,
-                    format!(
-                        "{}: {what}, but the Implementation History gained no entry",
-                        cx.kep_name()
-                    ),
-                    format!("add a line under this heading, outside any <!-- comment -->, such as `{entry}`"),
-                )
-            }
-            None => {
+        let finding = match section_update(cx.diff, old, new, SECTION)? {
+            SectionUpdate::Gained => return Ok(()),
+            SectionUpdate::Unchanged(at) => cx.finding(
+                &INFO,
+                at,
+                format!(
+                    "{}: {what}, but the Implementation History gained no entry",
+                    cx.kep_name()
+                ),
+                format!("add a line under this heading, outside any <!-- comment -->, such as `{entry}`"),
+            ),
+            SectionUpdate::Missing => {
                 let key: Vec<&str> = first.key.split('.').collect();
                 cx.finding(
                     &INFO,

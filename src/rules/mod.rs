@@ -11,7 +11,7 @@ use gix::ObjectId;
 
 use crate::finding::{Finding, Location, Severity};
 use crate::kep::metadata::{Metadata, render_scalar, values_equal};
-use crate::kep::readme::Heading;
+use crate::kep::readme::{Heading, section_gained_line};
 use crate::kep::{KepDiff, Snapshot};
 
 /// A rule's identity and documentation.
@@ -114,6 +114,36 @@ pub fn heading_location(snap: &Snapshot<'_>, heading: &Heading) -> Result<Locati
         line: Some(heading.line),
         snippet: readme.and_then(|r| r.line_text(heading.line)).map(str::to_owned),
     })
+}
+
+/// What became of a README section across a change.
+pub enum SectionUpdate {
+    /// At least one visible line was inserted or replaced.
+    Gained,
+    /// The section is there but gained nothing; points at its heading.
+    Unchanged(Location),
+    /// The new README has no such section (or there is no README).
+    Missing,
+}
+
+/// Whether section `title` of the new README gained a visible line over the old one. The README
+/// is not read at all when its blob did not change.
+pub fn section_update(
+    diff: &KepDiff<'_>,
+    old: &Snapshot<'_>,
+    new: &Snapshot<'_>,
+    title: &str,
+) -> Result<SectionUpdate> {
+    let Some(readme) = new.readme()? else {
+        return Ok(SectionUpdate::Missing);
+    };
+    let Some(section) = readme.section(title) else {
+        return Ok(SectionUpdate::Missing);
+    };
+    if !diff.readme_unchanged() && section_gained_line(old.readme()?, readme, title) {
+        return Ok(SectionUpdate::Gained);
+    }
+    Ok(SectionUpdate::Unchanged(heading_location(new, section.heading)?))
 }
 
 /// The keys whose change makes a lifecycle change.

@@ -1,9 +1,8 @@
 use anyhow::Result;
 
-use super::{Context, Rule, RuleInfo, declare_rule, heading_location, metadata_location};
+use super::{Context, Rule, RuleInfo, SectionUpdate, declare_rule, metadata_location, section_update};
 use crate::finding::Finding;
 use crate::kep::metadata::{Milestone, Stage};
-use crate::kep::readme::section_gained_line;
 
 declare_rule! {
     /// ## What it checks
@@ -57,25 +56,20 @@ impl Rule for PrrOnGraduation {
             return Ok(());
         }
         let target = latest.map(|l| format!(" in {l}")).unwrap_or_default();
-        let readme = new.readme()?;
-        let finding = match readme.and_then(|r| r.section(SECTION)) {
-            Some(section) => {
-                if !cx.diff.readme_unchanged() && section_gained_line(old.readme()?, readme.unwrap(), SECTION) {
-                    return Ok(());
-                }
-                cx.finding(
-                    &INFO,
-                    heading_location(new, section.heading)?,
-                    format!(
-                        "{}: graduation {from} -> {to}{target}, but the PRR questionnaire answers are unchanged",
-                        cx.kep_name()
-                    ),
-                    format!(
-                        "answer the questions {to} requires under this heading, outside the <!-- guidance --> comments"
-                    ),
-                )
-            }
-            None => cx.finding(
+        let finding = match section_update(cx.diff, old, new, SECTION)? {
+            SectionUpdate::Gained => return Ok(()),
+            SectionUpdate::Unchanged(at) => cx.finding(
+                &INFO,
+                at,
+                format!(
+                    "{}: graduation {from} -> {to}{target}, but the PRR questionnaire answers are unchanged",
+                    cx.kep_name()
+                ),
+                format!(
+                    "answer the questions {to} requires under this heading, outside the <!-- guidance --> comments"
+                ),
+            ),
+            SectionUpdate::Missing => cx.finding(
                 &INFO,
                 metadata_location(new, Some(new_meta), &["stage"]),
                 format!(
