@@ -203,6 +203,11 @@ fn invalid_kep_yaml_is_a_metadata_error_and_skips_the_diff_rules() {
     let f = &doc["findings"][0];
     assert_eq!(f["path"], format!("{KEP}/kep.yaml"));
     assert!(f["line"].as_u64().is_some(), "the parser's line: {f}");
+    let human = String::from_utf8(r.kepguard(&["check", "--base", &base]).stdout).unwrap();
+    assert!(
+        human.contains("error[kep-metadata]") && human.contains("| latest-milestone: v1.21"),
+        "{human}"
+    );
     // A list document is not a mapping.
     r.write(&format!("{KEP}/kep.yaml"), "- stage: beta\n");
     r.commit("a list");

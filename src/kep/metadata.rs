@@ -20,14 +20,22 @@ pub struct MetadataError {
     pub message: String,
     /// 1-based line in the file, where the parser knows it.
     pub line: Option<usize>,
+    /// The text of that line.
+    pub snippet: Option<String>,
 }
 
 impl Metadata {
     /// Parses `source`, whose first line is line `line_offset + 1` of its file.
     pub fn parse(source: &str, line_offset: usize) -> Result<Metadata, MetadataError> {
-        let value: Value = serde_yaml::from_str(source).map_err(|e| MetadataError {
-            line: e.location().map(|l| l.line() + line_offset),
-            message: first_line(&e.to_string()),
+        let value: Value = serde_yaml::from_str(source).map_err(|e| {
+            let line = e.location().map(|l| l.line());
+            MetadataError {
+                line: line.map(|l| l + line_offset),
+                snippet: line
+                    .and_then(|l| source.lines().nth(l.checked_sub(1)?))
+                    .map(str::to_owned),
+                message: first_line(&e.to_string()),
+            }
         })?;
         let map = match value {
             Value::Mapping(map) => map,
@@ -35,6 +43,7 @@ impl Metadata {
                 return Err(MetadataError {
                     message: format!("expected a YAML mapping, found {}", kind_name(&other)),
                     line: Some(line_offset + 1),
+                    snippet: source.lines().next().map(str::to_owned),
                 });
             }
         };

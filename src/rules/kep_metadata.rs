@@ -49,7 +49,7 @@ impl Rule for KepMetadata {
                 Location {
                     path: path.clone(),
                     line: e.line,
-                    snippet: None,
+                    snippet: e.snippet.clone(),
                 },
                 format!("{}: {path} is not valid KEP metadata: {}", cx.kep_name(), e.message),
                 "fix the YAML so that it parses as a mapping of KEP fields".into(),
