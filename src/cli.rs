@@ -39,6 +39,48 @@ pub enum Command {
         /// A rule id, such as `implementation-history`.
         rule: Option<String>,
     },
+    /// Git hooks: the server-side pre-receive gate, the local pre-push guard, and their installation.
+    Hook {
+        #[command(subcommand)]
+        hook: HookCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum HookCommand {
+    /// git's pre-receive hook: reads `<old> <new> <ref>` lines on stdin; settings from `kepguard.*` config.
+    PreReceive {
+        /// The receiving repository [default: $GIT_DIR, else the current directory].
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+    },
+    /// git's pre-push hook: `<remote> <url>` arguments, `<local-ref> <local-oid> <remote-ref> <remote-oid>` lines on stdin.
+    PrePush {
+        remote: String,
+        url: Option<String>,
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
+    /// The pre-commit framework's pre-push stage (reads PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF).
+    PreCommit {
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
+    /// Write a hook script that runs this binary into a repository's hooks directory.
+    #[command(group = clap::ArgGroup::new("kind").required(true))]
+    Install {
+        /// Install the local pre-push guard.
+        #[arg(long, group = "kind")]
+        pre_push: bool,
+        /// Install the server-side pre-receive gate.
+        #[arg(long, group = "kind")]
+        pre_receive: bool,
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Replace an existing, different hook.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args)]
@@ -101,7 +143,38 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit(args) => audit(args),
         Command::Demo(args) => crate::demo::run(args.keep.as_deref(), args.color.enabled()),
         Command::Explain { rule } => explain(rule.as_deref()),
+        Command::Hook { hook } => run_hook(hook),
     }
+}
+
+fn run_hook(hook: HookCommand) -> Result<ExitCode> {
+    use crate::hook::{install, pre_push, pre_receive};
+    match hook {
+        HookCommand::PreReceive { repo } => {
+            let dir = repo
+                .or_else(|| std::env::var_os("GIT_DIR").map(PathBuf::from))
+                .unwrap_or_else(|| ".".into());
+            Ok(pre_receive::run(&dir, &read_stdin()?))
+        }
+        HookCommand::PrePush { remote, color, .. } => pre_push::run(&remote, &read_stdin()?, color),
+        HookCommand::PreCommit { color } => pre_push::run_pre_commit(color),
+        HookCommand::Install {
+            pre_push, repo, force, ..
+        } => {
+            let kind = if pre_push {
+                install::HookKind::PrePush
+            } else {
+                install::HookKind::PreReceive
+            };
+            install::install(&repo.repo, kind, force)
+        }
+    }
+}
+
+fn read_stdin() -> Result<String> {
+    let mut input = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut input).context("cannot read the hook's input")?;
+    Ok(input)
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode> {
@@ -111,7 +184,7 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         None => repo.default_base()?.1,
     };
     let head = repo.resolve(&args.head)?;
-    let report = engine::check_range(&repo, &Layout::default(), base, head)?;
+    let report = engine::check_range(repo.objects(), &Layout::default(), base, head)?;
     emit(&report, &args.output)
 }
 

@@ -5,9 +5,9 @@ use anyhow::{Result, bail};
 use gix::ObjectId;
 
 use crate::finding::{Finding, Report};
+use crate::git::Objects;
 use crate::git::changes::{DiffState, changed_keps};
 use crate::git::walk::CommitPair;
-use crate::git::{Objects, Repo};
 use crate::kep::{KepDiff, Layout};
 use crate::rules::{self, Context};
 
@@ -41,23 +41,25 @@ pub fn check_trees(
 
 /// The net change of a branch, as a pull request shows it: the tree of `merge-base(base, head)`
 /// against the tree of `head`.
-pub fn check_range(repo: &Repo, layout: &Layout, base: ObjectId, head: ObjectId) -> Result<Report> {
-    let objects = repo.objects();
+pub fn check_range(objects: Objects<'_>, layout: &Layout, base: ObjectId, head: ObjectId) -> Result<Report> {
     let Some(merge_base) = objects.merge_base(base, head)? else {
-        bail!("{base} and {head} have no common ancestor: pass a --base that shares history with --head");
+        bail!("{head} shares no history with the base {base}");
     };
     let mut report = Report::default();
-    let (old, new) = (objects.commit_tree(&merge_base)?, objects.commit_tree(&head)?);
-    check_trees(
-        objects,
-        layout,
-        head,
-        Some(old),
-        new,
-        &mut DiffState::default(),
-        &mut report,
-    )?;
+    check_against(objects, layout, merge_base, head, &mut report)?;
     Ok(report)
+}
+
+/// Checks commit `head` against commit `base` (their trees compared directly), adding to `report`.
+pub fn check_against(
+    objects: Objects<'_>,
+    layout: &Layout,
+    base: ObjectId,
+    head: ObjectId,
+    report: &mut Report,
+) -> Result<()> {
+    let (old, new) = (objects.commit_tree(&base)?, objects.commit_tree(&head)?);
+    check_trees(objects, layout, head, Some(old), new, &mut DiffState::default(), report)
 }
 
 /// Checks each commit against its first parent, in the order given. `progress` is told after each.

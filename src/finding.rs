@@ -68,3 +68,12 @@ impl Report {
         self.count(Severity::Error) > 0
     }
 }
+
+impl Report {
+    /// Adds another run's counts and findings to this one.
+    pub fn absorb(&mut self, other: Report) {
+        self.commits_checked += other.commits_checked;
+        self.keps_checked += other.keps_checked;
+        self.findings.extend(other.findings);
+    }
+}

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod engine;
 pub mod finding;
 pub mod git;
+pub mod hook;
 pub mod kep;
 pub mod report;
 pub mod rules;

@@ -2,6 +2,7 @@
 //! that every reader here goes through (so a pre-receive quarantine can be layered in).
 
 pub mod changes;
+pub mod quarantine;
 pub mod walk;
 
 use std::path::Path;

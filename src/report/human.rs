@@ -8,11 +8,17 @@ use anyhow::Result;
 use crate::finding::{Finding, Report, Severity};
 
 pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> Result<()> {
+    render_findings(&report.findings, color, out)?;
+    writeln!(out, "{}", summary_line(report))?;
+    Ok(())
+}
+
+/// The diagnostics alone, each followed by a blank line.
+pub fn render_findings(findings: &[Finding], color: bool, out: &mut dyn Write) -> Result<()> {
     let renderer = if color { Renderer::styled() } else { Renderer::plain() };
-    for finding in &report.findings {
+    for finding in findings {
         writeln!(out, "{}\n", renderer.render(&diagnostic(finding)))?;
     }
-    writeln!(out, "{}", summary_line(report))?;
     Ok(())
 }
 

@@ -27,12 +27,15 @@ pub enum ColorChoice {
 impl ColorChoice {
     /// Whether to colour output going to stdout: `auto` means a terminal and no `NO_COLOR`.
     pub fn enabled(self) -> bool {
+        self.enabled_for(std::io::stdout().is_terminal())
+    }
+
+    /// Whether to colour output going to a stream that is (or is not) a terminal.
+    pub fn enabled_for(self, terminal: bool) -> bool {
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
-            }
+            ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal,
         }
     }
 }

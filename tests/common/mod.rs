@@ -179,3 +179,21 @@ pub fn has_sgr(text: &str) -> bool {
         })
     })
 }
+
+/// Runs git with extra environment, without asserting success.
+pub fn git_out(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut c = Command::new("git");
+    c.args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("NO_COLOR");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().expect("git runs")
+}

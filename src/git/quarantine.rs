@@ -1,0 +1,45 @@
+//! Objects of a push that a pre-receive hook has not accepted yet.
+//!
+//! git keeps them in a quarantine directory (`GIT_QUARANTINE_PATH`) that gix does not read by
+//! itself. This source looks there first and in the repository second. It never writes: a file
+//! left in the quarantine (such as `info/alternates`) would be moved into the repository on accept.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use gix::objs::{Exists, Find};
+
+pub struct Layered {
+    quarantine: Option<gix::odb::Handle>,
+    main: gix::OdbHandle,
+}
+
+impl Layered {
+    /// The repository's objects, with those under `quarantine` (when given) looked up first.
+    pub fn new(repo: &gix::Repository, quarantine: Option<&Path>) -> Result<Layered> {
+        let quarantine = match quarantine {
+            Some(dir) => {
+                let mut handle = gix::odb::at(dir, repo.object_hash())
+                    .with_context(|| format!("cannot open the push quarantine at {}", dir.display()))?;
+                // The quarantine does not change while the hook runs; missing objects are looked up
+                // in the repository instead of rescanning for packs.
+                handle.refresh_never();
+                Some(handle)
+            }
+            None => None,
+        };
+        Ok(Layered {
+            quarantine,
+            main: repo.objects.clone(),
+        })
+    }
+}
+
+impl Find for Layered {
+    fn try_find<'a>(&self, id: &gix::oid, buffer: &'a mut Vec<u8>) -> gix::Result<Option<gix::objs::Data<'a>>> {
+        match &self.quarantine {
+            Some(q) if q.exists(id) => q.try_find(id, buffer),
+            _ => self.main.try_find(id, buffer),
+        }
+    }
+}
