@@ -487,8 +487,7 @@ fn a_thousand_corpus_commits_pushed_onto_the_history_before_them() {
     let err = String::from_utf8_lossy(&out.stderr);
     let summary = err
         .lines()
-        .filter(|l| l.contains("remote: kepguard:"))
-        .next_back()
+        .rfind(|l| l.contains("remote: kepguard:"))
         .unwrap_or_default();
     eprintln!("1,000-commit push (net): {summary}");
     assert!(summary.contains(" ms)"), "{err}");
