@@ -492,3 +492,78 @@ fn a_thousand_corpus_commits_pushed_onto_the_history_before_them() {
     eprintln!("1,000-commit push (net): {summary}");
     assert!(summary.contains(" ms)"), "{err}");
 }
+
+#[test]
+fn shipped_shims_run_kepguard_from_the_environment_or_say_it_is_missing() {
+    let s = Server::new();
+    let shim = Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks/pre-receive");
+    std::fs::copy(&shim, s.bare.join("hooks/pre-receive")).unwrap();
+    s.bad_commit();
+    let exe = env!("CARGO_BIN_EXE_kepguard");
+    let (ok, err) = s.push(&["origin", "HEAD:main"], &[("KEPGUARD", exe)]);
+    assert!(!ok && err.contains("error[implementation-history]"), "{err}");
+    let (ok, err) = s.push(&["origin", "HEAD:main"], &[("KEPGUARD", "/nonexistent/kepguard")]);
+    assert!(!ok && err.contains("cannot find the kepguard binary"), "{err}");
+
+    let shim = Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks/pre-push");
+    std::fs::copy(&shim, s.work.join(".git/hooks/pre-push")).unwrap();
+    std::fs::remove_file(s.bare.join("hooks/pre-receive")).unwrap();
+    let (ok, err) = s.push(&["origin", "HEAD:main"], &[("KEPGUARD", exe)]);
+    assert!(!ok && err.contains("error[implementation-history]") && err.contains("--no-verify"), "{err}");
+    let (ok, err) = s.push(&["origin", "HEAD:main"], &[("KEPGUARD", "/nonexistent/kepguard")]);
+    assert!(!ok && err.contains("cannot find the kepguard binary"), "{err}");
+}
+
+#[test]
+fn pre_commit_framework_runs_the_hook_at_the_pre_push_stage() {
+    let which = std::process::Command::new("sh").args(["-c", "command -v pre-commit"]).output().unwrap();
+    if !which.status.success() {
+        eprintln!("skipping: the pre-commit framework is not installed (pip install pre-commit)");
+        return;
+    }
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rev = git_in(project, &["rev-parse", "HEAD"]).trim().to_owned();
+    let s = Server::new();
+    std::fs::remove_file(s.bare.join("hooks/pre-receive")).unwrap();
+    let config = format!(
+        "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: kepguard\n",
+        project.display()
+    );
+    std::fs::write(s.work.join(".pre-commit-config.yaml"), config).unwrap();
+    s.commit("use the pre-commit framework");
+    let cache = s.work.parent().unwrap().join("pre-commit-cache");
+    let cache = cache.to_str().unwrap();
+    // The framework builds the hook with `cargo install --path`; sharing this build's target
+    // directory lets it reuse what is already compiled.
+    let target = project.join("target");
+    let env = [("PRE_COMMIT_HOME", cache), ("CARGO_TARGET_DIR", target.to_str().unwrap())];
+    let out = std::process::Command::new("pre-commit")
+        .args(["install", "--hook-type", "pre-push"])
+        .current_dir(&s.work)
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    s.bad_commit();
+    let out = git_out(&s.work, &["push", "origin", "HEAD:main"], &env);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("kepguard") && all.contains("error[implementation-history]"), "{all}");
+    git_in(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
+    s.good_commit();
+    let out = git_out(&s.work, &["push", "origin", "HEAD:main"], &env);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("kepguard") && all.contains("Passed"), "{all}");
+
+    // A first push of a whole new history (a root commit among the pushed ones): the framework
+    // passes no range, and every new commit is checked.
+    let root = s.work.parent().unwrap();
+    git_in(root, &["init", "-q", "--bare", "-b", "main", "fresh.git"]);
+    git_in(&s.work, &["remote", "add", "fresh", root.join("fresh.git").to_str().unwrap()]);
+    s.bad_commit();
+    let out = git_out(&s.work, &["push", "fresh", "HEAD:main"], &env);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && all.contains("error[implementation-history]"), "{all}");
+}

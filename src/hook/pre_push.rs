@@ -11,7 +11,7 @@ use gix::objs::Exists;
 use super::{diagnostics, fields, parse_oid, say};
 use crate::engine;
 use crate::finding::{Report, Severity};
-use crate::git::Repo;
+use crate::git::{Repo, walk};
 use crate::kep::Layout;
 use crate::report::ColorChoice;
 
@@ -41,20 +41,41 @@ pub fn run(remote: &str, input: &str, color: ColorChoice) -> Result<ExitCode> {
 }
 
 /// The pre-commit framework's pre-push stage: the range comes from `PRE_COMMIT_FROM_REF` and
-/// `PRE_COMMIT_TO_REF`.
+/// `PRE_COMMIT_TO_REF`. When the pushed commits include a root commit the framework sets neither
+/// (its "all files" case); then every commit of `PRE_COMMIT_LOCAL_BRANCH` the remote lacks is
+/// checked.
 pub fn run_pre_commit(color: ColorChoice) -> Result<ExitCode> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let Some(to) = var("PRE_COMMIT_TO_REF") else {
-        bail!(
-            "PRE_COMMIT_TO_REF is not set: `kepguard hook pre-commit` runs at the pre-commit framework's pre-push stage"
-        );
-    };
     let remote = var("PRE_COMMIT_REMOTE_NAME").unwrap_or_else(|| "origin".into());
     let repo = Repo::open(Path::new("."))?;
-    let local = repo.resolve(&to)?;
-    let from = var("PRE_COMMIT_FROM_REF").and_then(|f| repo.resolve(&f).ok());
-    let report = check_pushed(&repo, &remote, local, from)?;
+    let report = match (var("PRE_COMMIT_TO_REF"), var("PRE_COMMIT_LOCAL_BRANCH")) {
+        (Some(to), _) => {
+            let local = repo.resolve(&to)?;
+            let from = var("PRE_COMMIT_FROM_REF").and_then(|f| repo.resolve(&f).ok());
+            check_pushed(&repo, &remote, local, from)?
+        }
+        (None, Some(branch)) => check_new_history(&repo, &remote, repo.resolve(&branch)?)?,
+        (None, None) => bail!(
+            "PRE_COMMIT_TO_REF is not set: `kepguard hook pre-commit` runs at the pre-commit framework's pre-push stage"
+        ),
+    };
     Ok(finish(&report, color))
+}
+
+/// Every commit reachable from `local` and from none of the remote's tracking refs, each against
+/// its first parent.
+fn check_new_history(repo: &Repo, remote: &str, local: ObjectId) -> Result<Report> {
+    let prefix = format!("refs/remotes/{remote}/");
+    let mut known = Vec::new();
+    for r in repo.repo.references()?.prefixed(prefix.as_str())? {
+        if let Ok(mut r) = r
+            && let Ok(commit) = r.peel_to_commit()
+        {
+            known.push(commit.id);
+        }
+    }
+    let commits = walk::commits(repo.objects(), local, &known, false)?;
+    engine::audit(repo.objects(), &Layout::default(), &commits, || {})
 }
 
 /// Checks what pushing `local` adds over what the remote has: `merge-base(remote, local)` against
