@@ -509,14 +509,20 @@ fn shipped_shims_run_kepguard_from_the_environment_or_say_it_is_missing() {
     std::fs::copy(&shim, s.work.join(".git/hooks/pre-push")).unwrap();
     std::fs::remove_file(s.bare.join("hooks/pre-receive")).unwrap();
     let (ok, err) = s.push(&["origin", "HEAD:main"], &[("KEPGUARD", exe)]);
-    assert!(!ok && err.contains("error[implementation-history]") && err.contains("--no-verify"), "{err}");
+    assert!(
+        !ok && err.contains("error[implementation-history]") && err.contains("--no-verify"),
+        "{err}"
+    );
     let (ok, err) = s.push(&["origin", "HEAD:main"], &[("KEPGUARD", "/nonexistent/kepguard")]);
     assert!(!ok && err.contains("cannot find the kepguard binary"), "{err}");
 }
 
 #[test]
 fn pre_commit_framework_runs_the_hook_at_the_pre_push_stage() {
-    let which = std::process::Command::new("sh").args(["-c", "command -v pre-commit"]).output().unwrap();
+    let which = std::process::Command::new("sh")
+        .args(["-c", "command -v pre-commit"])
+        .output()
+        .unwrap();
     if !which.status.success() {
         eprintln!("skipping: the pre-commit framework is not installed (pip install pre-commit)");
         return;
@@ -536,7 +542,10 @@ fn pre_commit_framework_runs_the_hook_at_the_pre_push_stage() {
     // The framework builds the hook with `cargo install --path`; sharing this build's target
     // directory lets it reuse what is already compiled.
     let target = project.join("target");
-    let env = [("PRE_COMMIT_HOME", cache), ("CARGO_TARGET_DIR", target.to_str().unwrap())];
+    let env = [
+        ("PRE_COMMIT_HOME", cache),
+        ("CARGO_TARGET_DIR", target.to_str().unwrap()),
+    ];
     let out = std::process::Command::new("pre-commit")
         .args(["install", "--hook-type", "pre-push"])
         .current_dir(&s.work)
@@ -547,13 +556,16 @@ fn pre_commit_framework_runs_the_hook_at_the_pre_push_stage() {
 
     s.bad_commit();
     let out = git_out(&s.work, &["push", "origin", "HEAD:main"], &env);
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = both(&out);
     assert!(!out.status.success(), "{all}");
-    assert!(all.contains("kepguard") && all.contains("error[implementation-history]"), "{all}");
+    assert!(
+        all.contains("kepguard") && all.contains("error[implementation-history]"),
+        "{all}"
+    );
     git_in(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
     s.good_commit();
     let out = git_out(&s.work, &["push", "origin", "HEAD:main"], &env);
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = both(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains("kepguard") && all.contains("Passed"), "{all}");
 
@@ -561,9 +573,31 @@ fn pre_commit_framework_runs_the_hook_at_the_pre_push_stage() {
     // passes no range, and every new commit is checked.
     let root = s.work.parent().unwrap();
     git_in(root, &["init", "-q", "--bare", "-b", "main", "fresh.git"]);
-    git_in(&s.work, &["remote", "add", "fresh", root.join("fresh.git").to_str().unwrap()]);
-    s.bad_commit();
+    git_in(
+        &s.work,
+        &["remote", "add", "fresh", root.join("fresh.git").to_str().unwrap()],
+    );
+    s.kep(
+        "beta",
+        "v1.32",
+        &[("alpha", "v1.30"), ("beta", "v1.31")],
+        &["Beta answers."],
+        &[H1, "- beta in v1.31"],
+    );
+    s.commit("retarget without an entry");
     let out = git_out(&s.work, &["push", "fresh", "HEAD:main"], &env);
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!out.status.success() && all.contains("error[implementation-history]"), "{all}");
+    let all = both(&out);
+    assert!(
+        !out.status.success() && all.contains("error[implementation-history]"),
+        "{all}"
+    );
+}
+
+/// A command's stdout and stderr together.
+fn both(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
