@@ -239,6 +239,23 @@ fn several_refs_new_deleted_forced_and_unchecked_branches() {
     assert!(ok, "{err}");
     assert!(!err.contains("error["), "{err}");
 
+    // Tags are never checked, even where a pattern would match them.
+    s.server_config("kepguard.ref", "refs/*");
+    let (ok, err) = s.push(&["origin", &format!("{bad}:refs/tags/v1")], &[]);
+    assert!(ok && !err.contains("error["), "{err}");
+    git_in(&s.bare, &["config", "--unset", "kepguard.ref", "refs/\\*"]);
+
+    // A new branch sharing no history with any ref: every new commit is checked.
+    git_in(&s.work, &["checkout", "-q", "--orphan", "unrelated"]);
+    s.kep("alpha", "v1.30", &[("alpha", "v1.30")], &[], &[H1]);
+    s.commit("orphan root: a new KEP");
+    let orphan_bad = s.bad_commit();
+    s.good_commit(); // the net change from the root would be clean
+    let (ok, err) = s.push(&["origin", "HEAD:refs/heads/release-3"], &[]);
+    assert!(!ok && err.contains("error[implementation-history]"), "{err}");
+    assert!(err.contains(&orphan_bad), "{err}");
+    git_in(&s.work, &["checkout", "-q", "main"]);
+
     // A force-push is judged by its merge-base with what it replaces.
     let (ok, err) = s.push(&["origin", &format!("{good}:refs/heads/main")], &[]);
     assert!(ok, "{err}");
