@@ -410,6 +410,24 @@ fn pre_push_blocks_a_bad_push_and_lets_a_good_one_through() {
     let (ok, err) = work.push(&["origin", ":refs/heads/topic"], &[]);
     assert!(ok, "{err}");
 
+    // On a terminal the guard's diagnostics are coloured.
+    work.kep(
+        "beta",
+        "v1.32",
+        &[("alpha", "v1.30"), ("beta", "v1.31")],
+        &["Beta answers."],
+        &[H1],
+    );
+    work.commit("retarget without an entry");
+    if let Some(tty) = git_push_in_pty(&local) {
+        let line = tty
+            .lines()
+            .find(|l| l.contains("implementation-history"))
+            .unwrap_or_default();
+        assert!(common::has_sgr(line), "{tty:?}");
+    }
+    git_in(&local, &["reset", "-q", "--hard", "origin/main"]);
+
     // Without tracking refs for the remote, the guard says to fetch first.
     git_in(&local, &["remote", "add", "mirror", s.bare.to_str().unwrap()]);
     work.bad_commit();
@@ -617,4 +635,25 @@ fn both(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// `git push origin HEAD:main` under a pseudo-terminal (util-linux `script`), or `None` without it.
+fn git_push_in_pty(dir: &Path) -> Option<String> {
+    let which = std::process::Command::new("sh")
+        .args(["-c", "command -v script"])
+        .output()
+        .ok()?;
+    if !which.status.success() {
+        return None;
+    }
+    let out = std::process::Command::new("script")
+        // git's own colours are off so that only kepguard's can show.
+        .args(["-qefc", "git -c color.ui=never push origin HEAD:main", "/dev/null"])
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
