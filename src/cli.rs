@@ -97,6 +97,9 @@ pub struct OutputArgs {
     /// When to colour human output: auto (a terminal, and NO_COLOR unset), always or never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Also append a Markdown summary to FILE (for GitHub Actions: $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -220,6 +223,15 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
 }
 
 fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
+    if let Some(path) = &output.summary {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open the summary file {}", path.display()))?;
+        file.write_all(report::summary::markdown(report).as_bytes())
+            .with_context(|| format!("cannot write the summary file {}", path.display()))?;
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     report::render(report, output.format, output.color.enabled(), &mut out).context("cannot write the report")?;

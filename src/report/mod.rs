@@ -1,7 +1,10 @@
 //! Presentation: one report, several formats.
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
+pub mod summary;
 
 use std::io::{IsTerminal, Write};
 
@@ -14,6 +17,10 @@ use crate::finding::Report;
 pub enum Format {
     Human,
     Json,
+    /// GitHub workflow commands (annotations).
+    Github,
+    /// SARIF 2.1.0.
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -45,5 +52,7 @@ pub fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write)
     match format {
         Format::Human => human::render(report, color, out),
         Format::Json => json::render(report, out),
+        Format::Github => github::render(report, out),
+        Format::Sarif => sarif::render(report, out),
     }
 }

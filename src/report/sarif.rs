@@ -1,0 +1,159 @@
+//! SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde_json::{Value, json};
+
+use crate::finding::{Finding, Report, Severity};
+use crate::rules::{self, RuleInfo};
+
+pub const SCHEMA_URI: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+pub const INFORMATION_URI: &str = "https://github.com/kepguard/kepguard";
+
+pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
+    serde_json::to_writer(&mut *out, &document(report))?;
+    writeln!(out)?;
+    Ok(())
+}
+
+pub fn document(report: &Report) -> Value {
+    let rules: Vec<&RuleInfo> = rules::ALL.iter().map(|r| r.info()).collect();
+    let results: Vec<Value> = report.findings.iter().map(|f| result(f, &rules)).collect();
+    json!({
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "kepguard",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFORMATION_URI,
+                "rules": rules.iter().map(|r| rule(r)).collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }],
+    })
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+fn rule(info: &RuleInfo) -> Value {
+    let doc = rules::doc_text(info);
+    json!({
+        "id": info.id,
+        "name": info.id,
+        "shortDescription": { "text": info.summary },
+        "fullDescription": { "text": what_it_checks(&doc) },
+        "help": { "text": doc.trim_end() },
+        "defaultConfiguration": { "level": level(info.default_severity) },
+    })
+}
+
+/// The "What it checks" paragraph of a rule's documentation, on one line.
+fn what_it_checks(doc: &str) -> String {
+    let body = doc.split("## What it checks").nth(1).unwrap_or(doc);
+    let body = body.split("\n## ").next().unwrap_or(body);
+    body.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn result(f: &Finding, rules: &[&RuleInfo]) -> Value {
+    let mut region = json!({});
+    if let Some(line) = f.location.line {
+        region = json!({ "startLine": line });
+    }
+    let mut location = json!({ "artifactLocation": { "uri": f.location.path } });
+    if f.location.line.is_some() {
+        location["region"] = region;
+    }
+    let mut result = json!({
+        "ruleId": f.rule,
+        "level": level(f.severity),
+        "message": { "text": f.message() },
+        "locations": [{ "physicalLocation": location }],
+        "partialFingerprints": { "kepguard/v1": fingerprint(f) },
+    });
+    if let Some(i) = rules.iter().position(|r| r.id == f.rule) {
+        result["ruleIndex"] = json!(i);
+    }
+    result
+}
+
+/// Stable across commits and line moves: the same problem in the same KEP file keeps its identity,
+/// so code scanning does not open a new alert for it on every push.
+fn fingerprint(f: &Finding) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [f.rule, f.kep.as_str(), f.location.path.as_str(), f.title.as_str()] {
+        for b in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Location;
+
+    fn finding(line: Option<usize>, commit_byte: u8) -> Finding {
+        Finding {
+            rule: "stage-monotonic",
+            severity: Severity::Error,
+            commit: gix::ObjectId::from_bytes_or_panic(&[commit_byte; 20]),
+            kep: "keps/sig-node/1-x".into(),
+            number: "1".into(),
+            location: Location {
+                path: "keps/sig-node/1-x/kep.yaml".into(),
+                line,
+                snippet: None,
+            },
+            title: "KEP-1: stage goes backwards, beta -> alpha".into(),
+            help: "keep beta".into(),
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn results_point_at_rules_with_stable_fingerprints() {
+        let report = Report {
+            commits_checked: 1,
+            keps_checked: 1,
+            findings: vec![finding(Some(4), 1), finding(None, 2)],
+        };
+        let doc = document(&report);
+        let run = &doc["runs"][0];
+        let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), crate::rules::ALL.len());
+        let r0 = &run["results"][0];
+        assert_eq!(r0["ruleId"], "stage-monotonic");
+        assert_eq!(
+            rules[r0["ruleIndex"].as_u64().unwrap() as usize]["id"],
+            "stage-monotonic"
+        );
+        assert_eq!(r0["locations"][0]["physicalLocation"]["region"]["startLine"], 4);
+        assert!(
+            run["results"][1]["locations"][0]["physicalLocation"]
+                .get("region")
+                .is_none()
+        );
+        assert_eq!(
+            r0["partialFingerprints"], run["results"][1]["partialFingerprints"],
+            "commit and line do not matter"
+        );
+        let rule = rules.iter().find(|r| r["id"] == "stage-monotonic").unwrap();
+        assert!(
+            rule["fullDescription"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("A KEP's `stage` only moves forward")
+        );
+        assert!(rule["help"]["text"].as_str().unwrap().contains("## How to fix"));
+    }
+}

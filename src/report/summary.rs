@@ -1,0 +1,157 @@
+//! A Markdown job summary (`--summary FILE`, such as `$GITHUB_STEP_SUMMARY`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::finding::{Report, Severity};
+
+/// GitHub accepts at most 1 MiB per step summary.
+pub const MAX_BYTES: usize = 1024 * 1024;
+
+pub fn markdown(report: &Report) -> String {
+    markdown_capped(report, MAX_BYTES)
+}
+
+/// The summary, kept under `max` bytes by dropping table rows (with a note saying so).
+pub fn markdown_capped(report: &Report, max: usize) -> String {
+    let (errors, warnings) = (report.count(Severity::Error), report.count(Severity::Warning));
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let mut md = String::new();
+    let verdict = match (errors, warnings) {
+        (0, 0) => "✅ no findings".to_owned(),
+        (0, w) => format!("⚠️ {}", plural(w, "warning")),
+        (e, w) => format!("❌ {}, {}", plural(e, "error"), plural(w, "warning")),
+    };
+    let _ = writeln!(md, "## kepguard: {verdict}\n");
+    let _ = writeln!(
+        md,
+        "Checked {} in {}.\n",
+        plural(report.keps_checked, "KEP change"),
+        plural(report.commits_checked, "commit")
+    );
+    if report.findings.is_empty() {
+        return md;
+    }
+
+    let mut per_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for f in &report.findings {
+        let e = per_rule.entry(f.rule).or_default();
+        match f.severity {
+            Severity::Error => e.0 += 1,
+            Severity::Warning => e.1 += 1,
+        }
+    }
+    let mut counts = String::from("### Per rule\n\n| Rule | Errors | Warnings |\n| --- | ---: | ---: |\n");
+    for (rule, (e, w)) in &per_rule {
+        let _ = writeln!(counts, "| `{rule}` | {e} | {w} |");
+    }
+    counts.push_str("\nRun `kepguard explain <rule>` for what a rule checks and how to fix a finding.\n");
+
+    let _ = writeln!(md, "| Rule | KEP | Location | Message |\n| --- | --- | --- | --- |");
+    // Room for the per-rule table and the truncation note.
+    let budget = max.saturating_sub(counts.len() + 200);
+    let mut shown = 0;
+    for f in &report.findings {
+        let kep = if f.number.is_empty() {
+            cell(&f.kep)
+        } else {
+            format!("KEP-{} ({})", cell(&f.number), code(&f.kep))
+        };
+        let location = match f.location.line {
+            Some(l) => code(&format!("{}:{l}", f.location.path)),
+            None => code(&f.location.path),
+        };
+        let row = format!("| `{}` | {kep} | {location} | {} |\n", f.rule, cell(&f.message()));
+        if md.len() + row.len() > budget {
+            break;
+        }
+        md.push_str(&row);
+        shown += 1;
+    }
+    if shown < report.findings.len() {
+        let _ = writeln!(
+            md,
+            "\n*{} more finding(s) not listed: the summary is capped at 1 MiB. Run kepguard with `--format json` for all of them.*",
+            report.findings.len() - shown
+        );
+    }
+    md.push('\n');
+    md.push_str(&counts);
+    md
+}
+
+/// Text safe inside a Markdown table cell: no line breaks, pipes or HTML.
+fn cell(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+}
+
+/// A code span holding `s` (backticks inside become quotes: paths rarely have them).
+fn code(s: &str) -> String {
+    format!("`{}`", s.replace('`', "'").replace('|', "\\|"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Finding, Location};
+
+    fn report(n: usize, title: &str) -> Report {
+        let mut r = Report {
+            commits_checked: 2,
+            keps_checked: 3,
+            findings: vec![],
+        };
+        for i in 0..n {
+            r.findings.push(Finding {
+                rule: if i % 2 == 0 {
+                    "implementation-history"
+                } else {
+                    "stage-monotonic"
+                },
+                severity: Severity::Error,
+                commit: gix::ObjectId::null(gix::hash::Kind::Sha1),
+                kep: "keps/sig-node/1-x".into(),
+                number: "1".into(),
+                location: Location {
+                    path: "keps/sig-node/1-x/README.md".into(),
+                    line: Some(7),
+                    snippet: None,
+                },
+                title: title.into(),
+                help: "fix it".into(),
+                notes: vec![],
+            });
+        }
+        r
+    }
+
+    #[test]
+    fn summary_has_a_verdict_a_table_and_per_rule_counts() {
+        let md = markdown(&report(3, "KEP-1: a | b\nc <script>"));
+        assert!(md.starts_with("## kepguard: ❌ 3 errors, 0 warnings\n"), "{md}");
+        assert!(md.contains("Checked 3 KEP changes in 2 commits."));
+        assert!(md.contains("| `implementation-history` | KEP-1 (`keps/sig-node/1-x`) | `keps/sig-node/1-x/README.md:7` | KEP-1: a \\| b c &lt;script&gt;; fix it |"), "{md}");
+        assert!(
+            md.contains("| `implementation-history` | 2 | 0 |") && md.contains("| `stage-monotonic` | 1 | 0 |"),
+            "{md}"
+        );
+        assert!(markdown(&report(0, "")).contains("✅ no findings"));
+    }
+
+    #[test]
+    fn summary_stays_under_the_cap() {
+        let big = report(20_000, &"long message ".repeat(10));
+        let md = markdown(&big);
+        assert!(md.len() <= MAX_BYTES, "{}", md.len());
+        assert!(md.contains("more finding(s) not listed"));
+        assert!(md.contains("### Per rule"), "the counts survive truncation");
+        let small = markdown_capped(&report(50, "x"), 2_000);
+        assert!(small.len() <= 2_000, "{}", small.len());
+    }
+}

@@ -1,0 +1,140 @@
+//! The machine formats on a real repository: GitHub annotations, the job summary, and SARIF
+//! validated against the official 2.1.0 schema.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Repo, kep_yaml, readme};
+
+/// A repository whose branch `feature` graduates a KEP with neither history nor PRR answers, and
+/// whose KEP title tries to inject a workflow command.
+fn repo() -> Repo {
+    let r = Repo::new();
+    let kep = "keps/sig-node/1234-frob";
+    r.kep(
+        kep,
+        &kep_yaml("1234", "implementable", "alpha", "v1.20", &[("alpha", "v1.20")]),
+        &readme("S.", &[], &["- a"]),
+    );
+    r.commit("add");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    let hostile = kep_yaml(
+        "1234",
+        "implementable",
+        "GA\\r\\n::error::pwned 100%",
+        "v1.21",
+        &[("alpha", "v1.20")],
+    )
+    .replace(
+        "stage: GA\\r\\n::error::pwned 100%",
+        "stage: \"GA\\r\\n::error::pwned 100%\"",
+    );
+    r.write(&format!("{kep}/kep.yaml"), &hostile);
+    r.commit("hostile stage");
+    r
+}
+
+fn run(r: &Repo, format: &str, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["check", "--base", "main", "--head", "feature", "--format", format];
+    args.extend_from_slice(extra);
+    let out = r.kepguard(&args);
+    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn github_format_escapes_kep_text_into_single_line_annotations() {
+    let r = repo();
+    let (code, out) = run(&r, "github", &[]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = out.lines().collect();
+    // Two findings, two lines: the hostile stage never starts a line of its own.
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("::error file=keps/sig-node/1234-frob/")),
+        "{out}"
+    );
+    assert!(
+        lines.iter().all(|l| l.contains("GA%0D%0A::error::pwned 100%25")),
+        "{out}"
+    );
+    assert!(
+        lines[0].contains("README.md,line=") && lines[0].contains(",title=kepguard implementation-history::"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("kep.yaml,line=") && lines[1].contains(",title=kepguard kep-metadata::"),
+        "{out}"
+    );
+}
+
+#[test]
+fn summary_file_is_appended_with_a_verdict_and_table() {
+    let r = repo();
+    let summary = r.sibling("summary.md");
+    std::fs::write(&summary, "previous step\n").unwrap();
+    let (code, _) = run(&r, "json", &["--summary", summary.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with("previous step\n## kepguard: ❌ 2 errors, 0 warnings"),
+        "{md}"
+    );
+    assert!(md.contains("| `kep-metadata` | KEP-1234"), "{md}");
+}
+
+#[test]
+fn sarif_output_validates_against_the_schema() {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-schema-2.1.0.json");
+    let Ok(schema) = std::fs::read_to_string(&schema_path) else {
+        eprintln!("skipping: {} not found", schema_path.display());
+        return;
+    };
+    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&schema)
+        .expect("the SARIF schema compiles");
+
+    let r = repo();
+    // A second finding kind: a graduation without history or PRR answers, on another branch.
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["checkout", "-q", "-b", "graduate"]);
+    r.kep(
+        "keps/sig-node/1234-frob",
+        &kep_yaml(
+            "1234",
+            "implementable",
+            "beta",
+            "v1.21",
+            &[("alpha", "v1.20"), ("beta", "v1.21")],
+        ),
+        &readme("S.", &[], &["- a"]),
+    );
+    r.commit("graduate");
+    for head in ["feature", "graduate"] {
+        let out = r.kepguard(&["check", "--base", "main", "--head", head, "--format", "sarif"]);
+        assert_eq!(out.status.code(), Some(1));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\n{doc:#}");
+        let run = &doc["runs"][0];
+        assert_eq!(doc["version"], "2.1.0");
+        assert_eq!(run["tool"]["driver"]["name"], "kepguard");
+        for result in run["results"].as_array().unwrap() {
+            assert!(result["partialFingerprints"]["kepguard/v1"].is_string());
+            let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            assert!(uri.starts_with("keps/sig-node/1234-frob/"), "{uri}");
+        }
+    }
+    // A broken document is caught, so the check above means something.
+    let bad = serde_json::json!({"version": "2.1.0", "runs": [{"results": []}]});
+    assert!(!validator.is_valid(&bad));
+}
