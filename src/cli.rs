@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::engine;
+use crate::event::{self, Plan};
 use crate::finding::Report;
 use crate::git::{Repo, walk};
 use crate::kep::Layout;
@@ -109,9 +110,13 @@ pub struct CheckArgs {
     /// The base revision [default: origin/HEAD, else origin/main, else origin/master].
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
-    /// The head revision.
-    #[arg(long, value_name = "REV", default_value = "HEAD")]
-    pub head: String,
+    /// The head revision [default: HEAD].
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// Take the range from the GitHub Actions event (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH);
+    /// --base and --head still win.
+    #[arg(long)]
+    pub github: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -182,13 +187,75 @@ fn read_stdin() -> Result<String> {
 
 fn check(args: CheckArgs) -> Result<ExitCode> {
     let repo = Repo::open(&args.repo.repo)?;
+    let layout = Layout::default();
+    if args.github {
+        let report = check_github_event(&repo, &layout, &args)?;
+        return emit(&report, &args.output);
+    }
     let base = match &args.base {
         Some(rev) => repo.resolve(rev)?,
         None => repo.default_base()?.1,
     };
-    let head = repo.resolve(&args.head)?;
-    let report = engine::check_range(repo.objects(), &Layout::default(), base, head)?;
+    let head = repo.resolve(args.head.as_deref().unwrap_or("HEAD"))?;
+    let report = engine::check_range(repo.objects(), &layout, base, head)?;
     emit(&report, &args.output)
+}
+
+/// `check --github`: the range the workflow's event names, stated on stderr.
+fn check_github_event(repo: &Repo, layout: &Layout, args: &CheckArgs) -> Result<Report> {
+    let name = std::env::var("GITHUB_EVENT_NAME").unwrap_or_default();
+    let mut plan = match std::env::var_os("GITHUB_EVENT_PATH") {
+        Some(path) if !name.is_empty() => event::plan_from_file(&name, std::path::Path::new(&path))?,
+        _ => bail!("--github needs GITHUB_EVENT_NAME and GITHUB_EVENT_PATH (set by GitHub Actions)"),
+    };
+    // Explicit revisions win over the event.
+    if let Some(head) = &args.head {
+        plan = match plan {
+            Plan::MergeBase { base, base_field, .. } => Plan::MergeBase {
+                base,
+                head: head.clone(),
+                base_field,
+                head_field: "--head",
+            },
+            Plan::Parent { .. } => Plan::Parent {
+                head: head.clone(),
+                head_field: "--head",
+            },
+        };
+    }
+    if let Some(base) = &args.base {
+        let (head, head_field) = match plan {
+            Plan::MergeBase { head, head_field, .. } | Plan::Parent { head, head_field } => (head, head_field),
+        };
+        plan = Plan::MergeBase {
+            base: base.clone(),
+            head,
+            base_field: "--base",
+            head_field,
+        };
+    }
+    eprintln!("kepguard: {}", plan.describe(&name));
+    let resolve = |rev: &str, field: &str| {
+        repo.resolve(rev).map_err(|e| match field {
+            "--base" | "--head" | "HEAD" => e,
+            _ => anyhow::anyhow!(event::missing_commit(rev, field)),
+        })
+    };
+    let objects = repo.objects();
+    match plan {
+        Plan::MergeBase {
+            base,
+            head,
+            base_field,
+            head_field,
+        } => {
+            let (base, head) = (resolve(&base, base_field)?, resolve(&head, head_field)?);
+            engine::check_range(objects, layout, base, head).map_err(|e| {
+                anyhow::anyhow!("{e:#}: if the clone is shallow, use `fetch-depth: 0` with actions/checkout, or let the kepguard action deepen the clone")
+            })
+        }
+        Plan::Parent { head, head_field } => engine::check_commit(objects, layout, resolve(&head, head_field)?),
+    }
 }
 
 fn audit(args: AuditArgs) -> Result<ExitCode> {

@@ -62,6 +62,27 @@ pub fn check_against(
     check_trees(objects, layout, head, Some(old), new, &mut DiffState::default(), report)
 }
 
+/// Checks commit `head` against its first parent (a root commit against the empty tree).
+pub fn check_commit(objects: Objects<'_>, layout: &Layout, head: ObjectId) -> Result<Report> {
+    let mut report = Report::default();
+    match objects.first_parent(&head)? {
+        Some(parent) => check_against(objects, layout, parent, head, &mut report)?,
+        None => {
+            let tree = objects.commit_tree(&head)?;
+            check_trees(
+                objects,
+                layout,
+                head,
+                None,
+                tree,
+                &mut DiffState::default(),
+                &mut report,
+            )?;
+        }
+    }
+    Ok(report)
+}
+
 /// Checks each commit against its first parent, in the order given. `progress` is told after each.
 pub fn audit(
     objects: Objects<'_>,

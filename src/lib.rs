@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod demo;
 pub mod engine;
+pub mod event;
 pub mod finding;
 pub mod git;
 pub mod hook;

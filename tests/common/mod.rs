@@ -187,3 +187,14 @@ pub fn git_out(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     }
     c.output().expect("git runs")
 }
+
+/// Runs kepguard with extra environment.
+pub fn kepguard_env(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kepguard"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .envs(envs.iter().copied())
+        .output()
+        .expect("kepguard runs")
+}
