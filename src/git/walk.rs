@@ -35,11 +35,8 @@ pub fn commits(
     let mut pairs = Vec::new();
     for info in walk {
         let info = info.with_context(|| format!("cannot walk the history of {tip}"))?;
-        let parent = match info.parent_ids.first() {
-            Some(p) => Some(*p),
-            // Simple walks may report no parents for commits at a hidden boundary; ask the commit.
-            None => objects.first_parent(&info.id)?,
-        };
+        // `parent_ids` are the commit's own parents, hidden or not: empty only for a root commit.
+        let parent = info.parent_ids.first().copied();
         pairs.push(CommitPair {
             commit: info.id,
             parent,
