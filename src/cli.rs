@@ -306,6 +306,11 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     Ok(exit_code(report))
 }
 
+/// An error and its causes on one line, as every failure is reported.
+pub fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// 0: no error-level findings; 1: some.
 pub fn exit_code(report: &Report) -> ExitCode {
     if report.has_errors() {

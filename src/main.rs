@@ -17,13 +17,9 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(|| kepguard::cli::run(cli)) {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            eprintln!("error: {}", kepguard::cli::one_line(&e));
             ExitCode::from(2)
         }
         Err(_) => ExitCode::from(2),
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -62,6 +62,29 @@ impl Objects<'_> {
     }
 }
 
+/// The commit a full reference name points to, if it exists and peels to a commit.
+pub fn reference_commit(repo: &gix::Repository, name: &str) -> Option<ObjectId> {
+    Some(repo.try_find_reference(name).ok()??.peel_to_commit().ok()?.id)
+}
+
+/// The commits the references under `prefix` (all references for `None`) point to, sorted and
+/// without duplicates; references that do not peel to a commit are left out.
+pub fn ref_tips(repo: &gix::Repository, prefix: Option<&str>) -> Result<Vec<ObjectId>> {
+    let platform = repo.references().context("cannot list references")?;
+    let references = match prefix {
+        Some(prefix) => platform.prefixed(prefix),
+        None => platform.all(),
+    }
+    .context("cannot list references")?;
+    let mut tips: Vec<ObjectId> = references
+        .filter_map(Result::ok)
+        .filter_map(|mut r| r.peel_to_commit().ok().map(|c| c.id))
+        .collect();
+    tips.sort();
+    tips.dedup();
+    Ok(tips)
+}
+
 /// An opened repository.
 pub struct Repo {
     pub repo: gix::Repository,
@@ -94,8 +117,7 @@ impl Repo {
 
     /// The commit a full reference name points to, if it exists and peels to a commit.
     pub fn reference_commit(&self, name: &str) -> Option<ObjectId> {
-        let mut r = self.repo.try_find_reference(name).ok()??;
-        Some(r.peel_to_commit().ok()?.id)
+        reference_commit(&self.repo, name)
     }
 
     /// The remote default branch: `origin/HEAD`, else `origin/main`, else `origin/master`.

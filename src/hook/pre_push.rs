@@ -11,7 +11,7 @@ use gix::objs::Exists;
 use super::{diagnostics, fields, parse_oid, say};
 use crate::engine;
 use crate::finding::{Report, Severity};
-use crate::git::{Repo, walk};
+use crate::git::{self, Repo, walk};
 use crate::kep::Layout;
 use crate::report::ColorChoice;
 
@@ -65,15 +65,7 @@ pub fn run_pre_commit(color: ColorChoice) -> Result<ExitCode> {
 /// Every commit reachable from `local` and from none of the remote's tracking refs, each against
 /// its first parent.
 fn check_new_history(repo: &Repo, remote: &str, local: ObjectId) -> Result<Report> {
-    let prefix = format!("refs/remotes/{remote}/");
-    let mut known = Vec::new();
-    for r in repo.repo.references()?.prefixed(prefix.as_str())? {
-        if let Ok(mut r) = r
-            && let Ok(commit) = r.peel_to_commit()
-        {
-            known.push(commit.id);
-        }
-    }
+    let known = git::ref_tips(&repo.repo, Some(&format!("refs/remotes/{remote}/")))?;
     let commits = walk::commits(repo.objects(), local, &known, false)?;
     engine::audit(repo.objects(), &Layout::default(), &commits, || {})
 }

@@ -16,7 +16,7 @@ use super::{diagnostics, fields, parse_oid, prefixed, say};
 use crate::engine;
 use crate::finding::{Report, Severity};
 use crate::git::quarantine::Layered;
-use crate::git::{Objects, Repo, walk};
+use crate::git::{self, Objects, Repo, walk};
 use crate::kep::Layout;
 
 /// Environment variables naming the pushing user, by platform.
@@ -189,7 +189,7 @@ pub fn run(git_dir: &Path, input: &str) -> ExitCode {
     match gate(git_dir, input, start, prefix) {
         Ok(code) => code,
         Err(e) => {
-            let cause = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
+            let cause = crate::cli::one_line(&e);
             say(&prefixed(&format!("kepguard: error: {cause}; push rejected"), prefix));
             ExitCode::from(2)
         }
@@ -318,7 +318,7 @@ fn check_updates(
     let objects = Objects(&layered);
     let layout = Layout::default();
     let default_branch = repo.head_name().ok().flatten().map(|n| n.as_bstr().to_string());
-    let default_tip = default_branch.as_deref().and_then(|n| ref_commit(repo, n));
+    let default_tip = default_branch.as_deref().and_then(|n| git::reference_commit(repo, n));
     let mut existing_tips: Option<Vec<ObjectId>> = None;
     let mut report = Report::default();
     let mut refs_checked = 0;
@@ -340,7 +340,7 @@ fn check_updates(
                 // Every commit that no existing ref reaches yet.
                 let hidden = match &existing_tips {
                     Some(t) => t,
-                    None => existing_tips.insert(ref_tips(repo)?),
+                    None => existing_tips.insert(git::ref_tips(repo, None)?),
                 };
                 let commits = walk::commits(objects, new, hidden, false)?;
                 report.absorb(engine::audit(objects, &layout, &commits, || {})?);
@@ -351,25 +351,6 @@ fn check_updates(
         }
     }
     Ok(Outcome { report, refs_checked })
-}
-
-fn ref_commit(repo: &gix::Repository, name: &str) -> Option<ObjectId> {
-    Some(repo.try_find_reference(name).ok()??.peel_to_commit().ok()?.id)
-}
-
-/// The commits all existing refs point to.
-fn ref_tips(repo: &gix::Repository) -> Result<Vec<ObjectId>> {
-    let platform = repo.references().context("cannot list references")?;
-    let mut tips = Vec::new();
-    for reference in platform.all().context("cannot list references")? {
-        let Ok(mut reference) = reference else { continue };
-        if let Ok(commit) = reference.peel_to_commit() {
-            tips.push(commit.id);
-        }
-    }
-    tips.sort();
-    tips.dedup();
-    Ok(tips)
 }
 
 #[cfg(test)]
