@@ -2,23 +2,13 @@
 
 mod common;
 
-use common::{Repo, git_in, has_sgr, json_run, kep_yaml, kepguard_in, kepguard_in_pty, readme, rules};
+use common::{Repo, beta_yaml, git_in, has_sgr, json_run, kep_yaml, kepguard_in, kepguard_in_pty, readme, rules};
 
 const KEP: &str = "keps/sig-node/1234-frob";
 const OTHER: &str = "keps/sig-apps/2000-other";
 
 fn alpha(number: &str) -> String {
     kep_yaml(number, "implementable", "alpha", "v1.20", &[("alpha", "v1.20")])
-}
-
-fn beta(number: &str) -> String {
-    kep_yaml(
-        number,
-        "implementable",
-        "beta",
-        "v1.21",
-        &[("alpha", "v1.20"), ("beta", "v1.21")],
-    )
 }
 
 /// main: two KEPs at alpha. branch `feature`: KEP graduates without an entry (one finding).
@@ -28,7 +18,11 @@ fn repo_with_bad_branch() -> Repo {
     r.kep(OTHER, &alpha("2000"), &readme("S.", &[], &["- alpha"]));
     r.commit("two KEPs");
     r.git(&["checkout", "-q", "-b", "feature"]);
-    r.kep(KEP, &beta("1234"), &readme("S.", &["Answered."], &["- alpha"]));
+    r.kep(
+        KEP,
+        &beta_yaml("1234", "v1.21"),
+        &readme("S.", &["Answered."], &["- alpha"]),
+    );
     r.commit("graduate without entry");
     r
 }
@@ -40,7 +34,7 @@ fn check_compares_the_merge_base_not_the_base_tip() {
     r.git(&["checkout", "-q", "main"]);
     r.kep(
         OTHER,
-        &beta("2000"),
+        &beta_yaml("2000", "v1.21"),
         &readme("S.", &["Answered."], &["- alpha", "- beta"]),
     );
     r.commit("main: OTHER to beta");
@@ -166,7 +160,7 @@ fn audit_checks_each_commit_against_its_first_parent() {
         r.kep(KEP, &alpha("1234"), &readme("S.", &[], &[]));
         r.commit("root: a new KEP is not judged")
     };
-    r.kep(KEP, &beta("1234"), &readme("S.", &[], &[]));
+    r.kep(KEP, &beta_yaml("1234", "v1.21"), &readme("S.", &[], &[]));
     let bad1 = r.commit("graduate: no entry, no PRR");
     r.write("keps/sig-node/1234-frob/OWNERS", "x\n");
     r.commit("OWNERS only");

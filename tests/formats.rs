@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Repo, kep_yaml, readme};
+use common::{Repo, beta_yaml, kep_yaml, readme};
 
 /// A repository whose branch `feature` graduates a KEP with neither history nor PRR answers, and
 /// whose KEP title tries to inject a workflow command.
@@ -104,13 +104,7 @@ fn sarif_output_validates_against_the_schema() {
     r.git(&["checkout", "-q", "-b", "graduate"]);
     r.kep(
         "keps/sig-node/1234-frob",
-        &kep_yaml(
-            "1234",
-            "implementable",
-            "beta",
-            "v1.21",
-            &[("alpha", "v1.20"), ("beta", "v1.21")],
-        ),
+        &beta_yaml("1234", "v1.21"),
         &readme("S.", &[], &["- a"]),
     );
     r.commit("graduate");

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Repo, git_in, json_run, kep_yaml, kepguard_env, readme, rules};
+use common::{Repo, beta_yaml, git_in, json_run, kep_yaml, kepguard_env, readme, rules};
 use serde_json::json;
 
 const KEP: &str = "keps/sig-node/1234-frob";
@@ -32,13 +32,7 @@ fn fixture() -> Fixture {
     r.git(&["checkout", "-q", "-b", "feature", &base]);
     r.kep(
         KEP,
-        &kep_yaml(
-            "1234",
-            "implementable",
-            "beta",
-            "v1.21",
-            &[("alpha", "v1.20"), ("beta", "v1.21")],
-        ),
+        &beta_yaml("1234", "v1.21"),
         &readme("S.", &["Answered."], &["- a"]),
     );
     let bad = r.commit("graduate without history");

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Repo, kep_yaml, readme, rules};
+use common::{Repo, beta_yaml, kep_yaml, readme, rules};
 
 const KEP: &str = "keps/sig-node/1234-frob";
 const H1: &str = "- 2021-01-01: alpha in v1.20";
@@ -18,16 +18,6 @@ fn alpha_kep() -> (Repo, String) {
     );
     let c = r.commit("add KEP");
     (r, c)
-}
-
-fn beta_yaml(latest: &str) -> String {
-    kep_yaml(
-        "1234",
-        "implementable",
-        "beta",
-        latest,
-        &[("alpha", "v1.20"), ("beta", latest)],
-    )
 }
 
 /// The first finding's message.
@@ -54,7 +44,7 @@ fn lifecycle_change_with_history_entry_and_prr_answers_passes() {
     let (r, base) = alpha_kep();
     r.kep(
         KEP,
-        &beta_yaml("v1.21"),
+        &beta_yaml("1234", "v1.21"),
         &readme("S.", &["Rollback: turn the gate off."], &[H1, H2]),
     );
     r.commit("beta");
@@ -67,7 +57,11 @@ fn lifecycle_change_with_history_entry_and_prr_answers_passes() {
 fn history_written_only_inside_an_html_comment_fires() {
     let (r, base) = alpha_kep();
     let hidden = format!("{H1}\n<!-- {H2} -->");
-    r.kep(KEP, &beta_yaml("v1.21"), &readme("S.", &["Rollback: off."], &[&hidden]));
+    r.kep(
+        KEP,
+        &beta_yaml("1234", "v1.21"),
+        &readme("S.", &["Rollback: off."], &[&hidden]),
+    );
     let head = r.commit("beta");
     let (code, found, doc) = check(&r, &base);
     assert_eq!(found, ["implementation-history"]);
@@ -106,7 +100,7 @@ fn heading_inside_a_code_block_is_not_the_section() {
     let text = format!(
         "# KEP\n\n```markdown\n## Implementation History\n\n{H1}\n{H2}\n```\n\n## Production Readiness Review Questionnaire\n\nAnswered.\n"
     );
-    r.kep(KEP, &beta_yaml("v1.21"), &text);
+    r.kep(KEP, &beta_yaml("1234", "v1.21"), &text);
     r.commit("beta, history only in a code sample");
     let (_, found, doc) = check(&r, &base);
     assert_eq!(found, ["implementation-history"]);
@@ -140,10 +134,10 @@ fn setext_heading_counts_as_the_section() {
         &body(&[H1]),
     );
     let base = r.commit("add");
-    r.kep(KEP, &beta_yaml("v1.21"), &body(&[H1, H2]));
+    r.kep(KEP, &beta_yaml("1234", "v1.21"), &body(&[H1, H2]));
     r.commit("beta");
     assert_eq!(check(&r, &base).1, Vec::<String>::new());
-    r.kep(KEP, &beta_yaml("v1.22"), &body(&[H1, H2]));
+    r.kep(KEP, &beta_yaml("1234", "v1.22"), &body(&[H1, H2]));
     r.commit("retarget without entry");
     assert_eq!(
         check(&r, &base).1,
@@ -167,7 +161,7 @@ fn kep_moved_to_another_sig_is_compared_with_its_old_directory() {
     assert_eq!((code, found), (0, vec![]));
     assert_eq!(doc["keps_checked"], 1, "a move is one KEP change");
     // Moved and graduated without an entry: fires, against the new directory.
-    r.kep(moved, &beta_yaml("v1.21"), &text);
+    r.kep(moved, &beta_yaml("1234", "v1.21"), &text);
     r.commit("graduate");
     let (_, found, doc) = check(&r, &base);
     assert_eq!(found, ["implementation-history", "prr-on-graduation"]);
@@ -221,7 +215,7 @@ fn old_side_unparseable_skips_silently() {
     let r = Repo::new();
     r.kep(KEP, "stage: [oops\n", &readme("S.", &[], &[]));
     let base = r.commit("broken");
-    r.kep(KEP, &beta_yaml("v1.21"), &readme("S.", &[], &[]));
+    r.kep(KEP, &beta_yaml("1234", "v1.21"), &readme("S.", &[], &[]));
     r.commit("fixed and graduated");
     assert_eq!(check(&r, &base).1, Vec::<String>::new());
 }
@@ -282,7 +276,11 @@ fn legacy_single_file_kep_is_checked_with_its_front_matter() {
 /// Beta planned for v1.21, then back to alpha with `latest-milestone: latest` (history updated).
 fn beta_in_v1_21_back_to_alpha_in(latest: &str) -> (i32, Vec<String>, serde_json::Value) {
     let (r, _) = alpha_kep();
-    r.kep(KEP, &beta_yaml("v1.21"), &readme("S.", &["Rollback."], &[H1, H2]));
+    r.kep(
+        KEP,
+        &beta_yaml("1234", "v1.21"),
+        &readme("S.", &["Rollback."], &[H1, H2]),
+    );
     let base = r.commit("beta planned for v1.21");
     let milestones = [("alpha", "v1.20"), ("beta", "v1.21")];
     r.kep(
@@ -311,7 +309,7 @@ fn shipped_beta_going_back_to_alpha_fires() {
 #[test]
 fn graduation_before_v1_21_needs_no_prr_answers() {
     let (r, base) = alpha_kep();
-    r.kep(KEP, &beta_yaml("v1.20"), &readme("S.", &[], &[H1, H2]));
+    r.kep(KEP, &beta_yaml("1234", "v1.20"), &readme("S.", &[], &[H1, H2]));
     r.commit("beta in v1.20");
     assert_eq!(check(&r, &base).1, Vec::<String>::new());
 }
@@ -321,7 +319,7 @@ fn graduation_from_v1_21_without_prr_answers_fires() {
     let (r, base) = alpha_kep();
     r.kep(
         KEP,
-        &beta_yaml("v1.21"),
+        &beta_yaml("1234", "v1.21"),
         &readme("S.", &["<!-- TODO answer -->"], &[H1, H2]),
     );
     r.commit("beta in v1.21");
@@ -344,7 +342,7 @@ fn prr_section_missing_points_at_the_stage_line() {
     let (r, base) = alpha_kep();
     r.kep(
         KEP,
-        &beta_yaml("v1.25"),
+        &beta_yaml("1234", "v1.25"),
         &format!("# KEP\n\n## Implementation History\n\n{H1}\n{H2}\n"),
     );
     r.commit("beta, PRR section dropped");

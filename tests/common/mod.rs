@@ -119,6 +119,17 @@ pub fn kep_yaml(number: &str, status: &str, stage: &str, latest: &str, milestone
     s
 }
 
+/// KEP `number` graduated to beta in `latest`, after alpha in v1.20.
+pub fn beta_yaml(number: &str, latest: &str) -> String {
+    kep_yaml(
+        number,
+        "implementable",
+        "beta",
+        latest,
+        &[("alpha", "v1.20"), ("beta", latest)],
+    )
+}
+
 /// A README in the template's shape; `history` and `prr` are the visible lines of those sections.
 pub fn readme(summary: &str, prr: &[&str], history: &[&str]) -> String {
     format!(
