@@ -4,20 +4,14 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{corpus_bundle, git_in, json_run, kepguard_in, kepguard_in_pty};
+use common::{clone_corpus, git_in, json_run, kepguard_in, kepguard_in_pty};
 
 #[test]
 fn audit_of_the_whole_first_parent_history_completes() {
-    let Some(bundle) = corpus_bundle() else {
-        eprintln!("skipping: corpus bundle not found at ../shared/corpus/");
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(repo) = clone_corpus(tmp.path(), "k.git") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    git_in(
-        tmp.path(),
-        &["clone", "-q", "--bare", bundle.to_str().unwrap(), "k.git"],
-    );
-    let repo = tmp.path().join("k.git");
     let first_parent = git_in(&repo, &["rev-list", "--first-parent", "HEAD"]);
 
     let out = kepguard_in(&repo, &["audit", "--first-parent", "--format", "json"]);

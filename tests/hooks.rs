@@ -5,7 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::{corpus_bundle, git_in, git_out, kep_yaml, kepguard_in, readme};
+use common::{clone_corpus, git_in, git_out, kep_yaml, kepguard_in, readme};
 
 const KEP: &str = "keps/sig-node/1234-frob";
 const H1: &str = "- alpha in v1.30";
@@ -454,14 +454,11 @@ fn install_honours_core_hooks_path() {
 
 #[test]
 fn a_thousand_corpus_commits_pushed_onto_the_history_before_them() {
-    let Some(bundle) = corpus_bundle() else {
-        eprintln!("skipping: corpus bundle not found at ../shared/corpus/");
-        return;
-    };
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    git_in(root, &["clone", "-q", "--bare", bundle.to_str().unwrap(), "source.git"]);
-    let source = root.join("source.git");
+    let Some(source) = clone_corpus(root, "source.git") else {
+        return;
+    };
     let base = git_in(&source, &["rev-parse", "HEAD~1000"]).trim().to_owned();
     git_in(root, &["init", "-q", "--bare", "-b", "master", "server.git"]);
     let server = root.join("server.git");

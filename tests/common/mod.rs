@@ -142,10 +142,16 @@ pub fn readme(summary: &str, prr: &[&str], history: &[&str]) -> String {
     )
 }
 
-/// Where the corpus bundle is, when it is present.
-pub fn corpus_bundle() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/k8s-enhancements-keps.bundle");
-    p.exists().then_some(p)
+/// A bare clone of the corpus bundle (`../shared/corpus/`) at `dir/name`; `None`, with a skip
+/// message, where the bundle is absent.
+pub fn clone_corpus(dir: &Path, name: &str) -> Option<PathBuf> {
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/k8s-enhancements-keps.bundle");
+    if !bundle.exists() {
+        eprintln!("skipping: corpus bundle not found at ../shared/corpus/");
+        return None;
+    }
+    git_in(dir, &["clone", "-q", "--bare", bundle.to_str().unwrap(), name]);
+    Some(dir.join(name))
 }
 
 /// Runs kepguard under a pseudo-terminal (util-linux `script`), returning what the terminal saw,
