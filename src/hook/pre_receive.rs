@@ -217,14 +217,17 @@ fn gate(git_dir: &Path, input: &str, start: Instant, prefix: &str) -> Result<Exi
     let (worker_updates, worker_settings) = (updates.clone(), settings.clone());
     std::thread::spawn(move || {
         let repo = shared.to_thread_local();
-        let _ = tx.send(check_updates(
-            &repo,
-            quarantine.as_deref(),
-            &worker_updates,
-            &worker_settings,
-        ));
+        let result = check_updates(&repo, quarantine.as_deref(), &worker_updates, &worker_settings);
+        let _ = tx.send((Instant::now(), result));
     });
-    let outcome = rx.recv_timeout(settings.timeout.saturating_sub(start.elapsed())).ok();
+    // A result counts only if the check finished in time: one already waiting when this thread
+    // gets to look (it may have been descheduled past the deadline) was still late.
+    let deadline = start + settings.timeout;
+    let outcome = rx
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .ok()
+        .filter(|(finished, _)| *finished <= deadline)
+        .map(|(_, result)| result);
     let ms = start.elapsed().as_millis();
 
     if let Bypass::Honoured { user, reason } = &bypass {
