@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::engine;
 use crate::event::{self, Plan};
-use crate::finding::Report;
+use crate::finding::{Report, Severity};
 use crate::git::{Repo, walk};
 use crate::kep::Layout;
 use crate::report::{self, ColorChoice, Format};
@@ -101,6 +101,25 @@ pub struct OutputArgs {
     /// Also append a Markdown summary to FILE (for GitHub Actions: $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+    /// Also write the report as SARIF 2.1.0 to FILE (for GitHub code scanning).
+    #[arg(long, value_name = "FILE")]
+    pub sarif_file: Option<PathBuf>,
+    /// Also append `errors=N` and `warnings=N` lines to FILE (for GitHub Actions: $GITHUB_OUTPUT).
+    #[arg(long, value_name = "FILE")]
+    pub github_output: Option<PathBuf>,
+    /// Which findings make the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}
+
+/// The lowest level of finding that fails the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FailOn {
+    #[default]
+    Error,
+    Warning,
+    /// Report findings but always exit 0 (bad input still exits 2).
+    Never,
 }
 
 #[derive(Args)]
@@ -117,6 +136,10 @@ pub struct CheckArgs {
     /// --base and --head still win.
     #[arg(long)]
     pub github: bool,
+    /// Print the revisions the check needs instead of checking: `merge-base BASE HEAD` or
+    /// `parent HEAD`, one line (used to deepen a shallow clone first).
+    #[arg(long, requires = "github")]
+    pub print_range: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -186,6 +209,11 @@ fn read_stdin() -> Result<String> {
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode> {
+    if args.print_range {
+        let (_, plan) = github_plan(&args)?;
+        println!("{}", plan.machine());
+        return Ok(ExitCode::SUCCESS);
+    }
     let repo = Repo::open(&args.repo.repo)?;
     let layout = Layout::default();
     if args.github {
@@ -201,8 +229,8 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
     emit(&report, &args.output)
 }
 
-/// `check --github`: the range the workflow's event names, stated on stderr.
-fn check_github_event(repo: &Repo, layout: &Layout, args: &CheckArgs) -> Result<Report> {
+/// The event's name and the range it names, with `--base`/`--head` applied.
+fn github_plan(args: &CheckArgs) -> Result<(String, Plan)> {
     let name = std::env::var("GITHUB_EVENT_NAME").unwrap_or_default();
     let mut plan = match std::env::var_os("GITHUB_EVENT_PATH") {
         Some(path) if !name.is_empty() => event::plan_from_file(&name, std::path::Path::new(&path))?,
@@ -234,6 +262,12 @@ fn check_github_event(repo: &Repo, layout: &Layout, args: &CheckArgs) -> Result<
             head_field,
         };
     }
+    Ok((name, plan))
+}
+
+/// `check --github`: the range the workflow's event names, stated on stderr.
+fn check_github_event(repo: &Repo, layout: &Layout, args: &CheckArgs) -> Result<Report> {
+    let (name, plan) = github_plan(args)?;
     eprintln!("kepguard: {}", plan.describe(&name));
     let resolve = |rev: &str, field: &str| {
         repo.resolve(rev).map_err(|e| match field {
@@ -291,33 +325,53 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
 
 fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     if let Some(path) = &output.summary {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open the summary file {}", path.display()))?;
-        file.write_all(report::summary::markdown(report).as_bytes())
-            .with_context(|| format!("cannot write the summary file {}", path.display()))?;
+        append(path, "summary", report::summary::markdown(report).as_bytes())?;
+    }
+    if let Some(path) = &output.github_output {
+        let lines = format!(
+            "errors={}\nwarnings={}\n",
+            report.count(Severity::Error),
+            report.count(Severity::Warning)
+        );
+        append(path, "GitHub output", lines.as_bytes())?;
+    }
+    if let Some(path) = &output.sarif_file {
+        let mut sarif = Vec::new();
+        report::render(report, Format::Sarif, false, &mut sarif)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(path, sarif).with_context(|| format!("cannot write the SARIF file {}", path.display()))?;
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     report::render(report, output.format, output.color.enabled(), &mut out).context("cannot write the report")?;
     out.flush().ok();
-    Ok(exit_code(report))
+    Ok(fail_on_code(report, output.fail_on))
+}
+
+fn append(path: &std::path::Path, what: &str, bytes: &[u8]) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(bytes))
+        .with_context(|| format!("cannot write the {what} file {}", path.display()))
+}
+
+/// The exit code for `report` under `--fail-on`.
+pub fn fail_on_code(report: &Report, fail_on: FailOn) -> ExitCode {
+    let failed = match fail_on {
+        FailOn::Error => report.has_errors(),
+        FailOn::Warning => report.count(Severity::Error) + report.count(Severity::Warning) > 0,
+        FailOn::Never => false,
+    };
+    ExitCode::from(u8::from(failed))
 }
 
 /// An error and its causes on one line, as every failure is reported.
 pub fn one_line(e: &anyhow::Error) -> String {
     format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// 0: no error-level findings; 1: some.
-pub fn exit_code(report: &Report) -> ExitCode {
-    if report.has_errors() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
 }
 
 fn explain(rule: Option<&str>) -> Result<ExitCode> {

@@ -39,6 +39,16 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The plan as one line for scripts: `merge-base BASE HEAD` or `parent HEAD`.
+    pub fn machine(&self) -> String {
+        match self {
+            Plan::MergeBase { base, head, .. } => format!("merge-base {base} {head}"),
+            Plan::Parent { head, .. } => format!("parent {head}"),
+        }
+    }
+}
+
 fn short(rev: &str) -> &str {
     if rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
         &rev[..12]
