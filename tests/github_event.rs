@@ -4,48 +4,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{Repo, beta_yaml, git_in, json_run, kep_yaml, kepguard_env, readme, rules};
+use common::{branches as fixture, git_in, json_run, kepguard_env, rules};
 use serde_json::json;
-
-const KEP: &str = "keps/sig-node/1234-frob";
-
-/// main: KEP at alpha, then an unrelated commit. feature (from the first commit): a graduation
-/// without history, then a clean commit on top.
-struct Fixture {
-    r: Repo,
-    base: String,
-    main: String,
-    bad: String,
-    feature: String,
-}
-
-fn fixture() -> Fixture {
-    let r = Repo::new();
-    r.kep(
-        KEP,
-        &kep_yaml("1234", "implementable", "alpha", "v1.20", &[("alpha", "v1.20")]),
-        &readme("S.", &[], &["- a"]),
-    );
-    let base = r.commit("add");
-    r.write("keps/sig-node/OWNERS", "x\n");
-    let main = r.commit("main moves on");
-    r.git(&["checkout", "-q", "-b", "feature", &base]);
-    r.kep(
-        KEP,
-        &beta_yaml("1234", "v1.21"),
-        &readme("S.", &["Answered."], &["- a"]),
-    );
-    let bad = r.commit("graduate without history");
-    r.write("notes.txt", "x\n");
-    let feature = r.commit("unrelated");
-    Fixture {
-        r,
-        base,
-        main,
-        bad,
-        feature,
-    }
-}
 
 fn run_event(dir: &Path, name: &str, payload: serde_json::Value, extra: &[&str]) -> (i32, serde_json::Value, String) {
     let tmp = tempfile::tempdir().unwrap();

@@ -215,3 +215,44 @@ pub fn kepguard_env(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output 
         .output()
         .expect("kepguard runs")
 }
+
+/// The KEP of [`branches`].
+pub const BRANCHES_KEP: &str = "keps/sig-node/1234-frob";
+
+/// main: KEP at alpha, then an unrelated commit. feature (from the first commit): a graduation
+/// without history, then a clean commit on top.
+pub struct Branches {
+    pub r: Repo,
+    pub base: String,
+    pub main: String,
+    pub bad: String,
+    pub feature: String,
+}
+
+pub fn branches() -> Branches {
+    let r = Repo::new();
+    r.kep(
+        BRANCHES_KEP,
+        &kep_yaml("1234", "implementable", "alpha", "v1.20", &[("alpha", "v1.20")]),
+        &readme("S.", &[], &["- a"]),
+    );
+    let base = r.commit("add");
+    r.write("keps/sig-node/OWNERS", "x\n");
+    let main = r.commit("main moves on");
+    r.git(&["checkout", "-q", "-b", "feature", &base]);
+    r.kep(
+        BRANCHES_KEP,
+        &beta_yaml("1234", "v1.21"),
+        &readme("S.", &["Answered."], &["- a"]),
+    );
+    let bad = r.commit("graduate without history");
+    r.write("notes.txt", "x\n");
+    let feature = r.commit("unrelated");
+    Branches {
+        r,
+        base,
+        main,
+        bad,
+        feature,
+    }
+}

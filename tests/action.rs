@@ -1,0 +1,681 @@
+//! The composite action, run step by step the way the Actions runner runs it: `action.yml` read,
+//! `${{ … }}` expanded, each `run:` step executed with `bash` in a real clone of a fixture repository,
+//! with the runner's environment files. `uses:` steps (the cache) are emulated by the test.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{BRANCHES_KEP, Branches, branches, git_in};
+use serde_json::{Value, json};
+use serde_yaml::Value as Yaml;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// What one run of an action left behind.
+#[derive(Debug)]
+struct Outcome {
+    /// The exit status of the last step that ran (the first failing one, or the last step).
+    status: i32,
+    stdout: String,
+    stderr: String,
+    summary: String,
+    outputs: BTreeMap<String, String>,
+    /// Remote actions the emulation did not run itself, in order.
+    uses: Vec<String>,
+}
+
+impl Outcome {
+    fn annotations(&self) -> Vec<&str> {
+        self.stdout.lines().filter(|l| l.starts_with("::")).collect()
+    }
+}
+
+/// One emulated job: a workspace, an event, and the runner's directories.
+struct Runner {
+    tmp: tempfile::TempDir,
+    workspace: PathBuf,
+    event_name: String,
+    event_path: PathBuf,
+    tool_cache: PathBuf,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Runner {
+    fn new(workspace: &Path, event_name: &str, payload: Value) -> Runner {
+        let tmp = tempfile::tempdir().unwrap();
+        let event_path = tmp.path().join("event.json");
+        std::fs::write(&event_path, payload.to_string()).unwrap();
+        let tool_cache = tmp.path().join("tool-cache");
+        std::fs::create_dir(&tool_cache).unwrap();
+        Runner {
+            tmp,
+            workspace: workspace.to_owned(),
+            event_name: event_name.to_owned(),
+            event_path,
+            tool_cache,
+            extra_env: Vec::new(),
+        }
+    }
+
+    fn env(mut self, key: &str, value: &str) -> Runner {
+        self.extra_env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs the action defined in `action_dir/action.yml` with `inputs`. `uses:` steps go to
+    /// `on_uses(uses, with)` with their inputs expanded.
+    fn run(
+        &self,
+        action_dir: &Path,
+        inputs: &[(&str, &str)],
+        on_uses: &dyn Fn(&str, &BTreeMap<String, String>),
+    ) -> Outcome {
+        let text = std::fs::read_to_string(action_dir.join("action.yml")).unwrap();
+        let action: Yaml = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
+
+        let mut input_values = BTreeMap::new();
+        for (name, spec) in action["inputs"].as_mapping().unwrap() {
+            let default = spec["default"].as_str().unwrap_or("");
+            input_values.insert(name.as_str().unwrap().to_owned(), default.to_owned());
+        }
+        for (name, value) in inputs {
+            assert!(input_values.contains_key(*name), "the action has no input `{name}`");
+            input_values.insert((*name).to_owned(), (*value).to_owned());
+        }
+
+        let runner_temp = self.tmp.path().join("runner-temp");
+        std::fs::create_dir_all(&runner_temp).unwrap();
+        let home = self.tmp.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut cx = Contexts {
+            inputs: input_values,
+            github: BTreeMap::from([
+                ("action_path".into(), action_dir.display().to_string()),
+                ("workspace".into(), self.workspace.display().to_string()),
+                ("event_name".into(), self.event_name.clone()),
+                ("event_path".into(), self.event_path.display().to_string()),
+                ("action_repository".into(), "kepguard/kepguard".into()),
+            ]),
+            runner: BTreeMap::from([
+                ("os".into(), "Linux".into()),
+                ("arch".into(), "X64".into()),
+                ("temp".into(), runner_temp.display().to_string()),
+                ("tool_cache".into(), self.tool_cache.display().to_string()),
+            ]),
+            steps: BTreeMap::new(),
+        };
+
+        let mut outcome = Outcome {
+            status: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+            summary: String::new(),
+            outputs: BTreeMap::new(),
+            uses: Vec::new(),
+        };
+        let mut path_prefix: Vec<String> = Vec::new();
+        for (i, step) in action["runs"]["steps"].as_sequence().unwrap().iter().enumerate() {
+            if let Some(uses) = step["uses"].as_str() {
+                let mut with = BTreeMap::new();
+                if let Some(map) = step["with"].as_mapping() {
+                    for (k, v) in map {
+                        with.insert(k.as_str().unwrap().to_owned(), cx.expand(v.as_str().unwrap()));
+                    }
+                }
+                on_uses(uses, &with);
+                outcome.uses.push(uses.to_owned());
+                continue;
+            }
+            assert!(
+                step["if"].is_null(),
+                "run steps have no `if:` (the emulation does not evaluate it)"
+            );
+            assert_eq!(step["shell"].as_str(), Some("bash"), "step {i} runs with bash");
+            let script = cx.expand(step["run"].as_str().unwrap());
+            let dir = match step["working-directory"].as_str() {
+                Some(d) => self.workspace.join(cx.expand(d)),
+                None => self.workspace.clone(),
+            };
+            let step_dir = tempfile::tempdir_in(self.tmp.path()).unwrap();
+            let files = step_dir.path();
+            let (output_file, summary_file, path_file) =
+                (files.join("output"), files.join("summary"), files.join("path"));
+            for f in [&output_file, &summary_file, &path_file] {
+                std::fs::write(f, "").unwrap();
+            }
+            std::fs::write(files.join("script.sh"), &script).unwrap();
+
+            let mut path = path_prefix.clone();
+            path.push(std::env::var("PATH").unwrap_or_default());
+            let mut command = Command::new("bash");
+            command
+                .args(["--noprofile", "--norc", "-eo", "pipefail"])
+                .arg(files.join("script.sh"))
+                .current_dir(&dir)
+                .env_clear()
+                .env("PATH", path.join(":"))
+                .env("HOME", &home)
+                .env(
+                    "CARGO_HOME",
+                    std::env::var("CARGO_HOME")
+                        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default())),
+                )
+                .env(
+                    "RUSTUP_HOME",
+                    std::env::var("RUSTUP_HOME")
+                        .unwrap_or_else(|_| format!("{}/.rustup", std::env::var("HOME").unwrap_or_default())),
+                )
+                .env("GITHUB_ACTIONS", "true")
+                .env("GITHUB_EVENT_NAME", &self.event_name)
+                .env("GITHUB_EVENT_PATH", &self.event_path)
+                .env("GITHUB_WORKSPACE", &self.workspace)
+                .env("GITHUB_ACTION_PATH", action_dir)
+                .env("GITHUB_OUTPUT", &output_file)
+                .env("GITHUB_STEP_SUMMARY", &summary_file)
+                .env("GITHUB_PATH", &path_file)
+                .env("RUNNER_OS", "Linux")
+                .env("RUNNER_ARCH", "X64")
+                .env("RUNNER_TEMP", &runner_temp)
+                .env("RUNNER_TOOL_CACHE", &self.tool_cache)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null");
+            for (k, v) in &self.extra_env {
+                command.env(k, v);
+            }
+            if let Some(env) = step["env"].as_mapping() {
+                for (k, v) in env {
+                    command.env(k.as_str().unwrap(), cx.expand(v.as_str().unwrap()));
+                }
+            }
+            let out = command.output().unwrap();
+            outcome.stdout.push_str(&String::from_utf8_lossy(&out.stdout));
+            outcome.stderr.push_str(&String::from_utf8_lossy(&out.stderr));
+            outcome
+                .summary
+                .push_str(&std::fs::read_to_string(&summary_file).unwrap());
+            path_prefix.splice(
+                0..0,
+                std::fs::read_to_string(&path_file)
+                    .unwrap()
+                    .lines()
+                    .rev()
+                    .map(str::to_owned),
+            );
+            if let Some(id) = step["id"].as_str() {
+                let outputs = parse_output_file(&std::fs::read_to_string(&output_file).unwrap());
+                cx.steps.insert(id.to_owned(), outputs);
+            }
+            outcome.status = out.status.code().unwrap_or(-1);
+            if outcome.status != 0 {
+                break;
+            }
+        }
+        if let Some(outputs) = action["outputs"].as_mapping() {
+            for (name, spec) in outputs {
+                let value = cx.expand(spec["value"].as_str().unwrap());
+                outcome.outputs.insert(name.as_str().unwrap().to_owned(), value);
+            }
+        }
+        outcome
+    }
+}
+
+/// The expression contexts the action may use; anything else fails the test.
+struct Contexts {
+    inputs: BTreeMap<String, String>,
+    github: BTreeMap<String, String>,
+    runner: BTreeMap<String, String>,
+    steps: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Contexts {
+    fn expand(&self, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${{") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find("}}").expect("an expression is closed") + start;
+            out.push_str(&self.value(rest[start + 3..end].trim()));
+            rest = &rest[end + 2..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn value(&self, expr: &str) -> String {
+        let parts: Vec<&str> = expr.split('.').collect();
+        let found = match parts.as_slice() {
+            ["inputs", name] => self.inputs.get(*name).cloned(),
+            ["github", name] => self.github.get(*name).cloned(),
+            ["runner", name] => self.runner.get(*name).cloned(),
+            // A step that did not run or set no such output expands to "", as on the runner.
+            ["steps", id, "outputs", name] => Some(
+                self.steps
+                    .get(*id)
+                    .and_then(|o| o.get(*name))
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            _ => None,
+        };
+        found.unwrap_or_else(|| panic!("the emulation does not know the expression `{expr}`"))
+    }
+}
+
+/// `name=value` lines and `name<<DELIMITER` blocks, as the runner reads `$GITHUB_OUTPUT`.
+fn parse_output_file(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+            out.insert(name.to_owned(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.insert(name.to_owned(), value.to_owned());
+        }
+    }
+    out
+}
+
+/// The cache step restoring a kepguard built earlier (this test's binary) into its directory.
+fn cache_hit(uses: &str, with: &BTreeMap<String, String>) {
+    assert!(uses.starts_with("actions/cache@"), "{uses}");
+    let dir = with["path"].lines().next().unwrap();
+    assert!(!dir.is_empty(), "the cache path names the install directory");
+    std::fs::create_dir_all(format!("{dir}/bin")).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_kepguard"), format!("{dir}/bin/kepguard")).unwrap();
+}
+
+/// A bare "origin" holding the fixture's branches, which serves commits by id as GitHub does.
+struct Remote {
+    f: Branches,
+    origin: PathBuf,
+}
+
+fn remote() -> Remote {
+    let f = branches();
+    let origin = f.r.sibling("origin.git");
+    git_in(
+        f.r.dir.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            f.r.dir.to_str().unwrap(),
+            origin.to_str().unwrap(),
+        ],
+    );
+    git_in(&origin, &["config", "uploadpack.allowAnySHA1InWant", "true"]);
+    Remote { f, origin }
+}
+
+impl Remote {
+    /// A checkout of `rev` in a new workspace, as actions/checkout makes it: `depth` 0 fetches
+    /// every branch with all history, otherwise only `rev`, shallow.
+    fn checkout(&self, name: &str, rev: &str, depth: u32) -> PathBuf {
+        let ws = self.f.r.sibling(name);
+        std::fs::create_dir(&ws).unwrap();
+        git_in(&ws, &["init", "-q"]);
+        git_in(
+            &ws,
+            &["remote", "add", "origin", &format!("file://{}", self.origin.display())],
+        );
+        if depth == 0 {
+            git_in(
+                &ws,
+                &[
+                    "fetch",
+                    "-q",
+                    "--no-tags",
+                    "origin",
+                    "+refs/heads/*:refs/remotes/origin/*",
+                ],
+            );
+        } else {
+            git_in(
+                &ws,
+                &["fetch", "-q", "--no-tags", &format!("--depth={depth}"), "origin", rev],
+            );
+        }
+        git_in(&ws, &["checkout", "-q", "--detach", rev]);
+        ws
+    }
+}
+
+fn root_action(runner: &Runner, inputs: &[(&str, &str)]) -> Outcome {
+    runner.run(Path::new(ROOT), inputs, &cache_hit)
+}
+
+fn pull_request(f: &Branches) -> Value {
+    json!({"pull_request": {"base": {"sha": f.main}, "head": {"sha": f.feature}}})
+}
+
+/// The one annotation the fixture's bad commit gets.
+fn assert_history_annotation(o: &Outcome) {
+    let annotations = o.annotations();
+    assert_eq!(annotations.len(), 1, "{o:#?}");
+    let a = annotations[0];
+    assert!(
+        a.starts_with(&format!("::error file={BRANCHES_KEP}/README.md,line=20,"))
+            && a.contains(",title=kepguard implementation-history::"),
+        "{a}"
+    );
+}
+
+#[test]
+fn pull_request_annotates_summarises_and_fails() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.feature, 0);
+    let o = root_action(&Runner::new(&ws, "pull_request", pull_request(&r.f)), &[]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert_history_annotation(&o);
+    assert!(o.summary.contains("implementation-history"), "{}", o.summary);
+    assert!(
+        o.summary.contains(&format!("`{BRANCHES_KEP}/README.md:20`")),
+        "{}",
+        o.summary
+    );
+    assert_eq!(o.outputs["errors"], "1");
+    assert_eq!(o.outputs["warnings"], "0");
+    assert_eq!(o.outputs["sarif-file"], "");
+    assert_eq!(o.uses.len(), 1, "only the cache step is a remote action");
+    assert!(
+        o.stdout.contains("found kepguard"),
+        "the cached build is used: {}",
+        o.stdout
+    );
+}
+
+#[test]
+fn clean_pull_request_passes() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.feature, 0);
+    let payload = json!({"pull_request": {"base": {"sha": r.f.bad}, "head": {"sha": r.f.feature}}});
+    let o = root_action(&Runner::new(&ws, "pull_request", payload), &[]);
+    assert_eq!(o.status, 0, "{o:#?}");
+    assert!(o.annotations().is_empty(), "{o:#?}");
+    assert_eq!(
+        (o.outputs["errors"].as_str(), o.outputs["warnings"].as_str()),
+        ("0", "0")
+    );
+    assert!(!o.summary.is_empty());
+}
+
+#[test]
+fn push_events_new_branches_and_force_pushes() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.feature, 0);
+    let f = &r.f;
+
+    let o = root_action(
+        &Runner::new(&ws, "push", json!({"before": f.base, "after": f.feature})),
+        &[],
+    );
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert_history_annotation(&o);
+
+    // A new branch: only the pushed tip against its parent; the tip is clean, the commit before it is not.
+    let zero = "0".repeat(40);
+    let o = root_action(
+        &Runner::new(&ws, "push", json!({"before": zero, "after": f.feature})),
+        &[],
+    );
+    assert_eq!((o.status, o.outputs["errors"].as_str()), (0, "0"), "{o:#?}");
+    let o = root_action(&Runner::new(&ws, "push", json!({"before": zero, "after": f.bad})), &[]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert_history_annotation(&o);
+
+    // A force-push that replaced main's line with feature: checked from the fork point.
+    let forced = json!({"before": f.main, "after": f.feature, "forced": true});
+    let o = root_action(&Runner::new(&ws, "push", forced), &[]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert_history_annotation(&o);
+}
+
+#[test]
+fn merge_group() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.feature, 0);
+    let payload = json!({"merge_group": {"base_sha": r.f.main, "head_sha": r.f.feature}});
+    let o = root_action(&Runner::new(&ws, "merge_group", payload), &[]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert_history_annotation(&o);
+    assert_eq!(o.outputs["errors"], "1");
+}
+
+#[test]
+fn shallow_clone_is_deepened_until_the_range_is_there() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.feature, 1);
+    assert_eq!(git_in(&ws, &["rev-parse", "--is-shallow-repository"]).trim(), "true");
+    let o = root_action(&Runner::new(&ws, "pull_request", pull_request(&r.f)), &[]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert!(o.stdout.contains("kepguard: fetching up to 50 commits"), "{}", o.stdout);
+    assert_history_annotation(&o);
+
+    // A new branch pushed into a depth-1 clone needs the tip's parent.
+    let ws = r.checkout("ws2", &r.f.bad, 1);
+    let payload = json!({"before": "0".repeat(40), "after": r.f.bad});
+    let o = root_action(&Runner::new(&ws, "push", payload), &[]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert_history_annotation(&o);
+}
+
+#[test]
+fn a_base_that_cannot_be_fetched_fails_with_the_remedy() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.feature, 1);
+    // A commit origin does not have.
+    r.f.r.write("elsewhere.txt", "x\n");
+    let stray = r.f.r.commit("not pushed");
+    let payload = json!({"pull_request": {"base": {"sha": stray}, "head": {"sha": r.f.feature}}});
+    let o = root_action(&Runner::new(&ws, "pull_request", payload), &[]);
+    assert_eq!(o.status, 2, "{o:#?}");
+    let error = o
+        .annotations()
+        .into_iter()
+        .find(|a| a.starts_with("::error"))
+        .unwrap_or_default();
+    assert!(error.contains(&stray) && error.contains("fetch-depth: 0"), "{o:#?}");
+
+    // The deepening is bounded: history cut off beyond the last depth fails the same way.
+    let ws = r.checkout("ws2", &r.f.feature, 1);
+    let o = root_action(
+        &Runner::new(&ws, "pull_request", pull_request(&r.f)).env("KEPGUARD_DEEPEN_DEPTHS", "1"),
+        &[],
+    );
+    assert_eq!(o.status, 2, "{o:#?}");
+    let error = o
+        .annotations()
+        .into_iter()
+        .find(|a| a.starts_with("::error"))
+        .unwrap_or_default();
+    assert!(
+        error.contains("merge-base") && error.contains("1 times") && error.contains("fetch-depth: 0"),
+        "{o:#?}"
+    );
+}
+
+#[test]
+fn inputs_shape_the_outputs() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.feature, 0);
+    let runner = Runner::new(&ws, "pull_request", pull_request(&r.f));
+
+    // fail-on never: the findings are reported, the step passes.
+    let o = root_action(&runner, &[("fail-on", "never"), ("sarif-file", "out/kepguard.sarif")]);
+    assert_eq!(o.status, 0, "{o:#?}");
+    assert_history_annotation(&o);
+    assert_eq!(o.outputs["errors"], "1");
+    let sarif = PathBuf::from(&o.outputs["sarif-file"]);
+    assert_eq!(sarif, ws.join("out/kepguard.sarif"));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_eq!(doc["runs"][0]["results"][0]["ruleId"], "implementation-history");
+
+    // No annotations and no summary: the human report in the log instead.
+    let o = root_action(&runner, &[("annotations", "false"), ("summary", "false")]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert!(o.annotations().is_empty(), "{o:#?}");
+    assert!(o.stdout.contains("error[implementation-history]"), "{}", o.stdout);
+    assert_eq!(o.summary, "");
+
+    // fail-on warning fails on errors too; explicit base/head win over the event.
+    let o = root_action(&runner, &[("fail-on", "warning")]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    let o = root_action(&runner, &[("base", &r.f.bad)]);
+    assert_eq!((o.status, o.outputs["errors"].as_str()), (0, "0"), "{o:#?}");
+
+    // Bad inputs stop the step with one clear error.
+    let o = root_action(&runner, &[("annotations", "yes")]);
+    assert_eq!(o.status, 2, "{o:#?}");
+    assert!(
+        o.stdout
+            .contains("::error title=kepguard::input `annotations` must be true or false")
+    );
+    let o = root_action(&runner, &[("fail-on", "sometimes")]);
+    assert_eq!(o.status, 2, "{o:#?}");
+}
+
+#[test]
+fn working_directory_points_at_the_repository() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.feature, 0);
+    let outer = r.f.r.sibling("outer");
+    std::fs::create_dir(&outer).unwrap();
+    std::fs::rename(&ws, outer.join("keps-repo")).unwrap();
+    let runner = Runner::new(&outer, "pull_request", pull_request(&r.f));
+    let o = root_action(&runner, &[("working-directory", "keps-repo")]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert_history_annotation(&o);
+}
+
+#[test]
+fn other_events_check_the_head_commit_and_say_so() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.bad, 0);
+    let o = root_action(&Runner::new(&ws, "workflow_dispatch", json!({})), &[]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert!(
+        o.stderr.contains("workflow_dispatch: checking HEAD^ .. HEAD"),
+        "{}",
+        o.stderr
+    );
+}
+
+/// `actions/install` with no cache to restore.
+fn install_action(runner: &Runner, version: &str) -> Outcome {
+    let cache_miss = |uses: &str, _: &BTreeMap<String, String>| assert!(uses.starts_with("actions/cache@"));
+    runner.run(
+        &Path::new(ROOT).join("actions/install"),
+        &[("version", version)],
+        &cache_miss,
+    )
+}
+
+/// A release `v<version>` in a directory laid out as release downloads are, holding this test's
+/// binary for x86-64 Linux; returns its `file://` base URL.
+fn publish_release(dir: &Path, version: &str, checksum: Option<&str>) -> String {
+    let archive = format!("kepguard-v{version}-x86_64-unknown-linux-musl.tar.gz");
+    let release = dir.join(format!("v{version}"));
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(&release).unwrap();
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_kepguard"), staging.join("kepguard")).unwrap();
+    let status = Command::new("tar")
+        .args([
+            "-czf",
+            release.join(&archive).to_str().unwrap(),
+            "-C",
+            staging.to_str().unwrap(),
+            "kepguard",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sum = match checksum {
+        Some(sum) => sum.to_owned(),
+        None => {
+            let out = Command::new("sha256sum").arg(release.join(&archive)).output().unwrap();
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    std::fs::write(release.join(format!("{archive}.sha256")), format!("{sum}  {archive}\n")).unwrap();
+    format!("file://{}", dir.display())
+}
+
+#[test]
+fn install_downloads_a_verified_release_and_reuses_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = publish_release(&tmp.path().join("releases"), "9.9.9", None);
+    let runner = Runner::new(tmp.path(), "push", json!({})).env("KEPGUARD_RELEASES_URL", &url);
+    let o = install_action(&runner, "v9.9.9");
+    assert_eq!(o.status, 0, "{o:#?}");
+    let path = PathBuf::from(&o.outputs["path"]);
+    assert_eq!(path, runner.tool_cache.join("kepguard/v9.9.9/X64/bin/kepguard"));
+    let version = Command::new(&path).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("kepguard "));
+    assert!(o.stdout.contains("downloading"), "{}", o.stdout);
+
+    // The tool cache (as the cache step restores it) is used as it is.
+    let o = install_action(&runner, "9.9.9");
+    assert_eq!(
+        (o.status, o.outputs["path"].as_str()),
+        (0, path.to_str().unwrap()),
+        "{o:#?}"
+    );
+    assert!(o.stdout.contains("found kepguard"), "{}", o.stdout);
+}
+
+#[test]
+fn install_refuses_an_archive_that_does_not_match_its_checksum() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = publish_release(&tmp.path().join("releases"), "9.9.9", Some(&"0".repeat(64)));
+    let runner = Runner::new(tmp.path(), "push", json!({})).env("KEPGUARD_RELEASES_URL", &url);
+    let o = install_action(&runner, "9.9.9");
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert!(
+        o.stderr.contains("does not match its published SHA-256"),
+        "{}",
+        o.stderr
+    );
+    assert!(!runner.tool_cache.join("kepguard/v9.9.9/X64/bin/kepguard").exists());
+    assert_eq!(o.outputs["path"], "");
+
+    // A version with no archive, other than the action's own source, is an error too.
+    let o = install_action(&runner, "9.9.8");
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert!(o.stderr.contains("no prebuilt kepguard v9.9.8"), "{}", o.stderr);
+}
+
+/// Without a version the action builds its own source with cargo, once per source content.
+#[test]
+fn install_builds_the_action_source_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A target directory that outlives the test, so a second local run builds incrementally.
+    let target = Path::new(ROOT).join("target/action-install");
+    let runner = Runner::new(tmp.path(), "push", json!({})).env("CARGO_TARGET_DIR", target.to_str().unwrap());
+    let o = install_action(&runner, "");
+    assert_eq!(o.status, 0, "{o:#?}");
+    assert!(o.stdout.contains("building kepguard"), "{}", o.stdout);
+    let path = PathBuf::from(&o.outputs["path"]);
+    assert!(path.starts_with(runner.tool_cache.join("kepguard")) && path.ends_with("X64/bin/kepguard"));
+    let built = Command::new(&path).arg("explain").output().unwrap();
+    assert!(String::from_utf8_lossy(&built.stdout).contains("implementation-history"));
+
+    let o = install_action(&runner, "");
+    assert_eq!(
+        (o.status, o.outputs["path"].as_str()),
+        (0, path.to_str().unwrap()),
+        "{o:#?}"
+    );
+    assert!(o.stdout.contains("found kepguard"), "{}", o.stdout);
+}
