@@ -11,7 +11,7 @@ use crate::engine;
 use crate::event::{self, Plan};
 use crate::finding::{Report, Severity};
 use crate::git::{Repo, walk};
-use crate::kep::Layout;
+use crate::policy::Policy;
 use crate::report::{self, ColorChoice, Format};
 use crate::rules;
 
@@ -39,6 +39,15 @@ pub enum Command {
     Explain {
         /// A rule id, such as `implementation-history`.
         rule: Option<String>,
+    },
+    /// Write a commented default policy file, `.kepguard.yaml`, to start from.
+    Init {
+        /// Where to write it.
+        #[arg(long, value_name = "FILE", default_value = crate::policy::FILE)]
+        path: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
     },
     /// Git hooks: the server-side pre-receive gate, the local pre-push guard, and their installation.
     Hook {
@@ -175,7 +184,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => crate::demo::run(args.keep.as_deref(), args.color.enabled()),
         Command::Explain { rule } => explain(rule.as_deref()),
         Command::Hook { hook } => run_hook(hook),
+        Command::Init { path, force } => init(&path, force),
     }
+}
+
+fn init(path: &std::path::Path, force: bool) -> Result<ExitCode> {
+    if path.exists() && !force {
+        bail!("{} exists already (--force replaces it)", path.display());
+    }
+    std::fs::write(path, crate::policy::DEFAULT_TEXT).with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "kepguard: wrote {}; commit it to the default branch, where it judges later changes",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_hook(hook: HookCommand) -> Result<ExitCode> {
@@ -215,9 +237,8 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let repo = Repo::open(&args.repo.repo)?;
-    let layout = Layout::default();
     if args.github {
-        let report = check_github_event(&repo, &layout, &args)?;
+        let report = check_github_event(&repo, &args)?;
         return emit(&report, &args.output);
     }
     let base = match &args.base {
@@ -225,7 +246,7 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         None => repo.default_base()?.1,
     };
     let head = repo.resolve(args.head.as_deref().unwrap_or("HEAD"))?;
-    let report = engine::check_range(repo.objects(), &layout, base, head)?;
+    let report = engine::check_range(repo.objects(), base, head, None)?;
     emit(&report, &args.output)
 }
 
@@ -266,7 +287,7 @@ fn github_plan(args: &CheckArgs) -> Result<(String, Plan)> {
 }
 
 /// `check --github`: the range the workflow's event names, stated on stderr.
-fn check_github_event(repo: &Repo, layout: &Layout, args: &CheckArgs) -> Result<Report> {
+fn check_github_event(repo: &Repo, args: &CheckArgs) -> Result<Report> {
     let (name, plan) = github_plan(args)?;
     eprintln!("kepguard: {}", plan.describe(&name));
     let resolve = |rev: &str, field: &str| {
@@ -284,11 +305,11 @@ fn check_github_event(repo: &Repo, layout: &Layout, args: &CheckArgs) -> Result<
             head_field,
         } => {
             let (base, head) = (resolve(&base, base_field)?, resolve(&head, head_field)?);
-            engine::check_range(objects, layout, base, head).map_err(|e| {
+            engine::check_range(objects, base, head, None).map_err(|e| {
                 anyhow::anyhow!("{e:#}: if the clone is shallow, use `fetch-depth: 0` with actions/checkout, or let the kepguard action deepen the clone")
             })
         }
-        Plan::Parent { head, head_field } => engine::check_commit(objects, layout, resolve(&head, head_field)?),
+        Plan::Parent { head, head_field } => engine::check_commit(objects, resolve(&head, head_field)?, None),
     }
 }
 
@@ -306,7 +327,9 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
     let objects = repo.objects();
     let commits = walk::commits(objects, tip, &hidden, args.first_parent)?;
     let bar = progress_bar(commits.len() as u64);
-    let report = engine::audit(objects, &Layout::default(), &commits, || bar.inc(1))?;
+    // History is judged by the policy at the audited tip.
+    let policy = Policy::at_commit(objects, tip)?;
+    let report = engine::audit(objects, &policy, &commits, || bar.inc(1))?;
     bar.finish_and_clear();
     emit(&report, &args.output)
 }

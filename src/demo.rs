@@ -14,7 +14,7 @@ use gix::objs::tree::{Entry, EntryKind};
 
 use crate::engine;
 use crate::git::{Repo, walk};
-use crate::kep::Layout;
+use crate::policy::Policy;
 
 const KEP_DIR: &str = "keps/sig-node/4242-pod-frobnication";
 
@@ -44,7 +44,7 @@ pub fn run(keep: Option<&Path>, color: bool) -> Result<ExitCode> {
     let repo = Repo::open(&dir)?;
     let objects = repo.objects();
     let commits = walk::commits(objects, head, &[], true)?;
-    let report = engine::audit(objects, &Layout::default(), &commits, || {})?;
+    let report = engine::audit(objects, &Policy::default(), &commits, || {})?;
 
     println!(
         "kepguard demo: a KEP repository with {} commits, audited with",

@@ -7,28 +7,46 @@ use gix::ObjectId;
 use crate::finding::{Finding, Report};
 use crate::git::Objects;
 use crate::git::changes::{DiffState, changed_keps};
-use crate::git::walk::CommitPair;
-use crate::kep::{KepDiff, Layout};
+use crate::git::walk::{self, CommitPair};
+use crate::kep::KepDiff;
+use crate::kep::metadata::Milestone;
+use crate::policy::{Level, Policy};
 use crate::rules::{self, Context};
 
 /// Checks the change from `old_tree` (`None`: empty tree) to `new_tree`, reporting findings
 /// against `commit`, in path then rule order.
 pub fn check_trees(
     objects: Objects<'_>,
-    layout: &Layout,
+    policy: &Policy,
     commit: ObjectId,
     old_tree: Option<ObjectId>,
     new_tree: ObjectId,
     state: &mut DiffState,
     report: &mut Report,
 ) -> Result<()> {
-    let changed = changed_keps(objects, layout, old_tree, new_tree, state)?;
+    let changed = changed_keps(objects, &policy.layout, old_tree, new_tree, state)?;
     let mut findings: Vec<Finding> = Vec::new();
     for change in &changed {
         let diff = KepDiff::load(change, &objects)?;
-        let cx = Context { commit, diff: &diff };
+        let cx = Context {
+            commit,
+            diff: &diff,
+            policy,
+        };
+        let before = findings.len();
         for rule in rules::ALL {
-            rule.check(&cx, &mut findings)?;
+            if policy.level(rule.info().id) != Level::Off {
+                rule.check(&cx, &mut findings)?;
+            }
+        }
+        let latest = diff
+            .new
+            .as_ref()
+            .and_then(|s| s.metadata.parsed())
+            .and_then(|m| m.scalar("latest-milestone"))
+            .and_then(|m| Milestone::parse(&m));
+        for finding in &mut findings[before..] {
+            policy.judge(finding, latest);
         }
     }
     findings
@@ -40,38 +58,72 @@ pub fn check_trees(
 }
 
 /// The net change of a branch, as a pull request shows it: the tree of `merge-base(base, head)`
-/// against the tree of `head`.
-pub fn check_range(objects: Objects<'_>, layout: &Layout, base: ObjectId, head: ObjectId) -> Result<Report> {
+/// against the tree of `head`, judged by the merge-base's policy unless `policy` is given.
+pub fn check_range(objects: Objects<'_>, base: ObjectId, head: ObjectId, policy: Option<&Policy>) -> Result<Report> {
     let Some(merge_base) = objects.merge_base(base, head)? else {
         bail!("{head} shares no history with the base {base}");
     };
+    let own;
+    let policy = match policy {
+        Some(p) => p,
+        None => {
+            own = Policy::at_commit(objects, merge_base)?;
+            &own
+        }
+    };
     let mut report = Report::default();
-    check_against(objects, layout, merge_base, head, &mut report)?;
+    check_against(objects, policy, merge_base, head, &mut report)?;
     Ok(report)
 }
 
 /// Checks commit `head` against commit `base` (their trees compared directly), adding to `report`.
+/// With trailers enabled, the commits between them may waive findings.
 pub fn check_against(
     objects: Objects<'_>,
-    layout: &Layout,
+    policy: &Policy,
     base: ObjectId,
     head: ObjectId,
     report: &mut Report,
 ) -> Result<()> {
     let (old, new) = (objects.commit_tree(&base)?, objects.commit_tree(&head)?);
-    check_trees(objects, layout, head, Some(old), new, &mut DiffState::default(), report)
+    let with_trailers;
+    let policy = if policy.trailers {
+        let commits: Vec<ObjectId> = walk::commits(objects, head, &[base], false)?
+            .iter()
+            .map(|p| p.commit)
+            .collect();
+        with_trailers = policy.with_trailers(objects, &commits)?;
+        &with_trailers
+    } else {
+        policy
+    };
+    check_trees(objects, policy, head, Some(old), new, &mut DiffState::default(), report)
 }
 
-/// Checks commit `head` against its first parent (a root commit against the empty tree).
-pub fn check_commit(objects: Objects<'_>, layout: &Layout, head: ObjectId) -> Result<Report> {
+/// Checks commit `head` against its first parent (a root commit against the empty tree), judged
+/// by the parent's policy unless `policy` is given.
+pub fn check_commit(objects: Objects<'_>, head: ObjectId, policy: Option<&Policy>) -> Result<Report> {
     let mut report = Report::default();
-    match objects.first_parent(&head)? {
-        Some(parent) => check_against(objects, layout, parent, head, &mut report)?,
+    let parent = objects.first_parent(&head)?;
+    let own;
+    let policy = match (policy, parent) {
+        (Some(p), _) => p,
+        (None, Some(parent)) => {
+            own = Policy::at_commit(objects, parent)?;
+            &own
+        }
+        (None, None) => {
+            own = Policy::default();
+            &own
+        }
+    };
+    match parent {
+        Some(parent) => check_against(objects, policy, parent, head, &mut report)?,
         None => {
             let tree = objects.commit_tree(&head)?;
             check_trees(
                 objects,
-                layout,
+                policy,
                 head,
                 None,
                 tree,
@@ -83,10 +135,11 @@ pub fn check_commit(objects: Objects<'_>, layout: &Layout, head: ObjectId) -> Re
     Ok(report)
 }
 
-/// Checks each commit against its first parent, in the order given. `progress` is told after each.
+/// Checks each commit against its first parent, in the order given, under one policy (with
+/// trailers enabled, each commit's own trailers). `progress` is told after each.
 pub fn audit(
     objects: Objects<'_>,
-    layout: &Layout,
+    policy: &Policy,
     commits: &[CommitPair],
     mut progress: impl FnMut(),
 ) -> Result<Report> {
@@ -95,7 +148,14 @@ pub fn audit(
     for pair in commits {
         let new = objects.commit_tree(&pair.commit)?;
         let old = pair.parent.map(|p| objects.commit_tree(&p)).transpose()?;
-        check_trees(objects, layout, pair.commit, old, new, &mut state, &mut report)?;
+        let with_trailers;
+        let policy = if policy.trailers {
+            with_trailers = policy.with_trailers(objects, &[pair.commit])?;
+            &with_trailers
+        } else {
+            policy
+        };
+        check_trees(objects, policy, pair.commit, old, new, &mut state, &mut report)?;
         progress();
     }
     Ok(report)

@@ -6,6 +6,8 @@ use gix::ObjectId;
 pub enum Severity {
     Error,
     Warning,
+    /// A finding the policy waives: reported, never failing.
+    Note,
 }
 
 impl Severity {
@@ -13,6 +15,7 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         }
     }
 }

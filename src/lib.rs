@@ -12,5 +12,6 @@ pub mod finding;
 pub mod git;
 pub mod hook;
 pub mod kep;
+pub mod policy;
 pub mod report;
 pub mod rules;

@@ -126,7 +126,8 @@ fn kep_files(objects: Objects<'_>, layout: &Layout, root: ObjectId, kep: &KepPat
     let parts: Vec<&str> = rel.split('/').collect();
     match kep.kind {
         KepKind::Directory => {
-            let Some(dir) = entry_at(objects, root, &parts)?
+            let Some(dir) = objects
+                .entry_at(root, &parts)?
                 .filter(|(_, m)| m.is_tree())
                 .map(|(id, _)| id)
             else {
@@ -149,7 +150,7 @@ fn kep_files(objects: Objects<'_>, layout: &Layout, root: ObjectId, kep: &KepPat
             Ok(KepFiles { metadata, readme })
         }
         KepKind::Legacy => {
-            let Some((id, mode)) = entry_at(objects, root, &parts)? else {
+            let Some((id, mode)) = objects.entry_at(root, &parts)? else {
                 return Ok(KepFiles::default());
             };
             if !mode.is_blob() {
@@ -168,32 +169,10 @@ fn kep_files(objects: Objects<'_>, layout: &Layout, root: ObjectId, kep: &KepPat
     }
 }
 
-/// The id and mode of the entry at `path` below `tree`.
-fn entry_at(
-    objects: Objects<'_>,
-    tree: ObjectId,
-    path: &[&str],
-) -> Result<Option<(ObjectId, gix::objs::tree::EntryMode)>> {
-    let mut buf = Vec::new();
-    let mut current = tree;
-    for (i, name) in path.iter().enumerate() {
-        let found = objects
-            .find_tree_iter(&current, &mut buf)?
-            .filter_map(Result::ok)
-            .find(|e| e.filename.as_bytes() == name.as_bytes())
-            .map(|e| (e.oid.to_owned(), e.mode));
-        match found {
-            Some((id, mode)) if i + 1 == path.len() => return Ok(Some((id, mode))),
-            Some((id, mode)) if mode.is_tree() => current = id,
-            _ => return Ok(None),
-        }
-    }
-    Ok(None)
-}
-
 /// The id of tree entry `name` of `tree`, when it is a tree.
 fn subtree(objects: Objects<'_>, tree: ObjectId, name: &str) -> Result<Option<ObjectId>> {
-    Ok(entry_at(objects, tree, &[name])?
+    Ok(objects
+        .entry_at(tree, &[name])?
         .filter(|(_, m)| m.is_tree())
         .map(|(id, _)| id))
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use gix::ObjectId;
+use gix::bstr::ByteSlice;
 use gix::objs::FindExt;
 
 use crate::kep::BlobSource;
@@ -42,6 +43,45 @@ impl Objects<'_> {
             .find_commit_iter(id, &mut buf)
             .with_context(|| format!("cannot read commit {id}"))?;
         commit.tree_id().with_context(|| format!("commit {id} has no tree"))
+    }
+
+    /// The id and mode of the entry at `path` below `tree`.
+    pub fn entry_at(&self, tree: ObjectId, path: &[&str]) -> Result<Option<(ObjectId, gix::objs::tree::EntryMode)>> {
+        let mut buf = Vec::new();
+        let mut current = tree;
+        for (i, name) in path.iter().enumerate() {
+            let found = self
+                .find_tree_iter(&current, &mut buf)
+                .with_context(|| format!("cannot read tree {current}"))?
+                .filter_map(Result::ok)
+                .find(|e| e.filename.as_bytes() == name.as_bytes())
+                .map(|e| (e.oid.to_owned(), e.mode));
+            match found {
+                Some((id, mode)) if i + 1 == path.len() => return Ok(Some((id, mode))),
+                Some((id, mode)) if mode.is_tree() => current = id,
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The text of the regular file at slash-separated `path` below `tree`; `None` when there is
+    /// no such file (or it is a symlink, directory or submodule).
+    pub fn file_text(&self, tree: ObjectId, path: &str) -> Result<Option<String>> {
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        match self.entry_at(tree, &parts)? {
+            Some((id, mode)) if mode.is_blob() => Ok(Some(crate::kep::decode_text(self.blob(&id)?))),
+            _ => Ok(None),
+        }
+    }
+
+    /// The message of commit `id`.
+    pub fn commit_message(&self, id: &ObjectId) -> Result<String> {
+        let mut buf = Vec::new();
+        let commit = self
+            .find_commit(id, &mut buf)
+            .with_context(|| format!("cannot read commit {id}"))?;
+        Ok(String::from_utf8_lossy(commit.message).into_owned())
     }
 
     /// The first parent of commit `id`, if any.

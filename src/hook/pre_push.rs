@@ -12,7 +12,7 @@ use super::{diagnostics, fields, parse_oid, say};
 use crate::engine;
 use crate::finding::{Report, Severity};
 use crate::git::{self, Repo, walk};
-use crate::kep::Layout;
+use crate::policy::Policy;
 use crate::report::ColorChoice;
 
 /// git's pre-push hook: `<remote> <url>` as arguments, one line per ref on stdin.
@@ -67,7 +67,12 @@ pub fn run_pre_commit(color: ColorChoice) -> Result<ExitCode> {
 fn check_new_history(repo: &Repo, remote: &str, local: ObjectId) -> Result<Report> {
     let known = git::ref_tips(&repo.repo, Some(&format!("refs/remotes/{remote}/")))?;
     let commits = walk::commits(repo.objects(), local, &known, false)?;
-    engine::audit(repo.objects(), &Layout::default(), &commits, || {})
+    // The policy of the remote's default branch, as last fetched, judges history it has not seen.
+    let policy = match tracking_default(repo, remote) {
+        Ok(tip) => Policy::at_commit(repo.objects(), tip)?,
+        Err(_) => Policy::default(),
+    };
+    engine::audit(repo.objects(), &policy, &commits, || {})
 }
 
 /// Checks what pushing `local` adds over what the remote has: `merge-base(remote, local)` against
@@ -78,7 +83,7 @@ pub fn check_pushed(repo: &Repo, remote: &str, local: ObjectId, remote_oid: Opti
         Some(known) => known,
         None => tracking_default(repo, remote)?,
     };
-    engine::check_range(repo.objects(), &Layout::default(), base, local)
+    engine::check_range(repo.objects(), base, local, None)
 }
 
 fn tracking_default(repo: &Repo, remote: &str) -> Result<ObjectId> {

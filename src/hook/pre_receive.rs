@@ -17,7 +17,7 @@ use crate::engine;
 use crate::finding::{Report, Severity};
 use crate::git::quarantine::Layered;
 use crate::git::{self, Objects, Repo, walk};
-use crate::kep::Layout;
+use crate::policy::Policy;
 
 /// Environment variables naming the pushing user, by platform.
 pub const USER_VARIABLES: [&str; 4] = ["GITHUB_USER_LOGIN", "GL_USERNAME", "GITEA_PUSHER_NAME", "KEPGUARD_USER"];
@@ -319,9 +319,13 @@ fn check_updates(
 ) -> Result<Outcome> {
     let layered = Layered::new(repo, quarantine)?;
     let objects = Objects(&layered);
-    let layout = Layout::default();
     let default_branch = repo.head_name().ok().flatten().map(|n| n.as_bstr().to_string());
     let default_tip = default_branch.as_deref().and_then(|n| git::reference_commit(repo, n));
+    // The policy of the default branch as it is before this push: a push cannot relax it.
+    let policy = match default_tip {
+        Some(tip) => Policy::at_commit(objects, tip)?,
+        None => Policy::default(),
+    };
     let mut existing_tips: Option<Vec<ObjectId>> = None;
     let mut report = Report::default();
     let mut refs_checked = 0;
@@ -338,7 +342,7 @@ fn check_updates(
             None => None,
         };
         match (settings.mode, base) {
-            (Mode::Net, Some(base)) => engine::check_against(objects, &layout, base, new, &mut report)?,
+            (Mode::Net, Some(base)) => engine::check_against(objects, &policy, base, new, &mut report)?,
             _ => {
                 // Every commit that no existing ref reaches yet.
                 let hidden = match &existing_tips {
@@ -346,7 +350,7 @@ fn check_updates(
                     None => existing_tips.insert(git::ref_tips(repo, None)?),
                 };
                 let commits = walk::commits(objects, new, hidden, false)?;
-                report.absorb(engine::audit(objects, &layout, &commits, || {})?);
+                report.absorb(engine::audit(objects, &policy, &commits, || {})?);
             }
         }
         for finding in &mut report.findings[before..] {

@@ -10,14 +10,16 @@ use crate::finding::{Finding, Report, Severity};
 pub const MAX_PER_LEVEL: usize = 10;
 
 pub fn render(report: &Report, out: &mut dyn Write) -> Result<()> {
-    let (mut errors, mut warnings) = (0, 0);
+    let (mut errors, mut warnings, mut notices) = (0, 0, 0);
     let mut hidden = 0;
     for f in &report.findings {
-        let shown = match f.severity {
-            Severity::Error => &mut errors,
-            Severity::Warning => &mut warnings,
+        // Waived findings are notices; one notice slot stays free for the overflow notice.
+        let (shown, cap) = match f.severity {
+            Severity::Error => (&mut errors, MAX_PER_LEVEL),
+            Severity::Warning => (&mut warnings, MAX_PER_LEVEL),
+            Severity::Note => (&mut notices, MAX_PER_LEVEL - 1),
         };
-        if *shown == MAX_PER_LEVEL {
+        if *shown == cap {
             hidden += 1;
             continue;
         }
@@ -44,13 +46,18 @@ pub fn annotation(f: &Finding) -> String {
     let level = match f.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Note => "notice",
     };
     let mut props = format!("file={}", escape_property(&f.location.path));
     if let Some(line) = f.location.line {
         props.push_str(&format!(",line={line}"));
     }
     props.push_str(&format!(",title={}", escape_property(&format!("kepguard {}", f.rule))));
-    format!("::{level} {props}::{}", escape_data(&f.message()))
+    let message = match (f.severity, f.notes.last()) {
+        (Severity::Note, Some(why)) => format!("{} ({why})", f.message()),
+        _ => f.message(),
+    };
+    format!("::{level} {props}::{}", escape_data(&message))
 }
 
 /// The toolkit's `escapeData`: a message can never end the command or start another line.

@@ -26,6 +26,7 @@ fn diagnostic(f: &Finding) -> Vec<Group<'static>> {
     let level = match f.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
+        Severity::Note => Level::NOTE,
     };
     let title = level.primary_title(clean(&f.title)).id(f.rule);
     let location = &f.location;
@@ -64,11 +65,15 @@ pub fn summary_line(report: &Report) -> String {
         plural(report.keps_checked, "KEP change"),
         plural(report.commits_checked, "commit")
     );
+    let waived = match report.count(Severity::Note) {
+        0 => String::new(),
+        n => format!("; {} waived by policy", plural(n, "finding")),
+    };
     if errors + warnings == 0 {
-        format!("kepguard: no findings ({checked} checked)")
+        format!("kepguard: no findings ({checked} checked{waived})")
     } else {
         format!(
-            "kepguard: {}, {} ({checked} checked)",
+            "kepguard: {}, {} ({checked} checked{waived})",
             plural(errors, "error"),
             plural(warnings, "warning")
         )

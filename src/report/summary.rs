@@ -18,7 +18,8 @@ pub fn markdown_capped(report: &Report, max: usize) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     let mut md = String::new();
     let verdict = match (errors, warnings) {
-        (0, 0) => "✅ no findings".to_owned(),
+        (0, 0) if report.findings.is_empty() => "✅ no findings".to_owned(),
+        (0, 0) => format!("✅ no findings ({} waived by policy)", report.findings.len()),
         (0, w) => format!("⚠️ {}", plural(w, "warning")),
         (e, w) => format!("❌ {}, {}", plural(e, "error"), plural(w, "warning")),
     };
@@ -33,21 +34,26 @@ pub fn markdown_capped(report: &Report, max: usize) -> String {
         return md;
     }
 
-    let mut per_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut per_rule: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     for f in &report.findings {
         let e = per_rule.entry(f.rule).or_default();
         match f.severity {
             Severity::Error => e.0 += 1,
             Severity::Warning => e.1 += 1,
+            Severity::Note => e.2 += 1,
         }
     }
-    let mut counts = String::from("### Per rule\n\n| Rule | Errors | Warnings |\n| --- | ---: | ---: |\n");
-    for (rule, (e, w)) in &per_rule {
-        let _ = writeln!(counts, "| `{rule}` | {e} | {w} |");
+    let mut counts =
+        String::from("### Per rule\n\n| Rule | Errors | Warnings | Waived |\n| --- | ---: | ---: | ---: |\n");
+    for (rule, (e, w, n)) in &per_rule {
+        let _ = writeln!(counts, "| `{rule}` | {e} | {w} | {n} |");
     }
     counts.push_str("\nRun `kepguard explain <rule>` for what a rule checks and how to fix a finding.\n");
 
-    let _ = writeln!(md, "| Rule | KEP | Location | Message |\n| --- | --- | --- | --- |");
+    let _ = writeln!(
+        md,
+        "| Level | Rule | KEP | Location | Message |\n| --- | --- | --- | --- | --- |"
+    );
     // Room for the per-rule table and the truncation note.
     let budget = max.saturating_sub(counts.len() + 200);
     let mut shown = 0;
@@ -61,7 +67,16 @@ pub fn markdown_capped(report: &Report, max: usize) -> String {
             Some(l) => code(&format!("{}:{l}", f.location.path)),
             None => code(&f.location.path),
         };
-        let row = format!("| `{}` | {kep} | {location} | {} |\n", f.rule, cell(&f.message()));
+        let message = match f.severity {
+            Severity::Note => format!("{} ({})", f.message(), f.notes.last().map_or("", String::as_str)),
+            _ => f.message(),
+        };
+        let row = format!(
+            "| {} | `{}` | {kep} | {location} | {} |\n",
+            f.severity.as_str(),
+            f.rule,
+            cell(&message)
+        );
         if md.len() + row.len() > budget {
             break;
         }

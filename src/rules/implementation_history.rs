@@ -5,6 +5,7 @@ use super::{
     section_update,
 };
 use crate::finding::Finding;
+use crate::policy::When;
 
 declare_rule! {
     /// ## What it checks
@@ -12,6 +13,9 @@ declare_rule! {
     /// `milestone` entry in `kep.yaml`) must add at least one visible line to the README section
     /// "Implementation History". Text inside HTML comments (`<!-- ... -->`) is template guidance and
     /// does not count; deleting lines does not count either.
+    ///
+    /// With the policy option `when: any` (`.kepguard.yaml`), every change to a KEP's `kep.yaml` or
+    /// `README.md` needs an entry, not only lifecycle changes.
     ///
     /// ## Why
     /// The Implementation History is the KEP's changelog: release and PRR reviewers read it to see
@@ -42,14 +46,16 @@ impl Rule for ImplementationHistory {
             return Ok(());
         };
         let transitions = lifecycle_transitions(old_meta, new_meta);
-        let Some(first) = transitions.first() else {
-            return Ok(());
+        let what = match transitions.first() {
+            Some(_) => transitions
+                .iter()
+                .map(Transition::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            None if cx.policy.when == When::Any => "the KEP changed".to_owned(),
+            None => return Ok(()),
         };
-        let what = transitions
-            .iter()
-            .map(Transition::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let first_key = transitions.first().map_or("status", |t| t.key.as_str());
         let entry = suggested_entry(new_meta, &transitions);
         let finding = match section_update(cx.diff, old, new, SECTION)? {
             SectionUpdate::Gained => return Ok(()),
@@ -63,7 +69,7 @@ impl Rule for ImplementationHistory {
                 format!("add a line under this heading, outside any <!-- comment -->, such as `{entry}`"),
             ),
             SectionUpdate::Missing => {
-                let key: Vec<&str> = first.key.split('.').collect();
+                let key: Vec<&str> = first_key.split('.').collect();
                 cx.finding(
                     &INFO,
                     metadata_location(new, Some(new_meta), &key),
@@ -93,6 +99,8 @@ fn suggested_entry(meta: &crate::kep::metadata::Metadata, transitions: &[Transit
         format!("marked {status}")
     } else if let Some(t) = transitions.iter().find(|t| t.key == "latest-milestone") {
         format!("retargeted from {}", t.old.as_deref().unwrap_or("no milestone"))
+    } else if transitions.is_empty() {
+        "updated".to_owned()
     } else {
         "milestones updated".to_owned()
     };

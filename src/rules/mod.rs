@@ -13,6 +13,7 @@ use crate::finding::{Finding, Location, Severity};
 use crate::kep::metadata::{Metadata, render_scalar, values_equal};
 use crate::kep::readme::{Heading, section_gained_line};
 use crate::kep::{KepDiff, Snapshot};
+use crate::policy::Policy;
 
 /// A rule's identity and documentation.
 #[derive(Debug)]
@@ -70,6 +71,7 @@ pub fn doc_text(info: &RuleInfo) -> String {
 pub struct Context<'a> {
     pub commit: ObjectId,
     pub diff: &'a KepDiff<'a>,
+    pub policy: &'a Policy,
 }
 
 impl Context<'_> {

@@ -7,7 +7,8 @@ use crate::kep::metadata::{Milestone, Stage};
 declare_rule! {
     /// ## What it checks
     /// A graduation (alpha -> beta, beta -> stable, or alpha -> stable) targeting v1.21 or later
-    /// (by the new `latest-milestone`; when it is absent or unparseable the rule applies) must add
+    /// (by the new `latest-milestone`; when it is absent or unparseable the rule applies; the
+    /// policy option `since` moves that milestone) must add
     /// at least one visible line to the README section "Production Readiness Review
     /// Questionnaire", subsections included. Text inside HTML comments does not count.
     ///
@@ -25,7 +26,6 @@ declare_rule! {
 }
 
 const SECTION: &str = "Production Readiness Review Questionnaire";
-const PRR_SINCE: Milestone = Milestone { major: 1, minor: 21 };
 
 pub struct PrrOnGraduation;
 
@@ -51,7 +51,7 @@ impl Rule for PrrOnGraduation {
         if latest
             .as_deref()
             .and_then(Milestone::parse)
-            .is_some_and(|m| m < PRR_SINCE)
+            .is_some_and(|m| m < cx.policy.prr_since)
         {
             return Ok(());
         }
