@@ -350,3 +350,120 @@ fn prr_section_missing_points_at_the_stage_line() {
     assert_eq!(found, ["prr-on-graduation"]);
     assert_eq!(doc["findings"][0]["path"], format!("{KEP}/kep.yaml"));
 }
+
+/// `KEP` with `status`, `stage` and milestones changed from the alpha fixture, with a history entry
+/// and PRR answers so only the rule under test can fire; returns the rules that fired and levels.
+fn change_to(status: &str, stage: &str, latest: &str, milestones: &[(&str, &str)]) -> Vec<String> {
+    let (r, base) = alpha_kep();
+    r.kep(
+        KEP,
+        &kep_yaml("1234", status, stage, latest, milestones),
+        &readme("S.", &["Answered."], &[H1, H2]),
+    );
+    r.commit("change");
+    let (_, doc) = r.check_json(&base, "HEAD");
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}", f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect()
+}
+
+const ALPHA: &[(&str, &str)] = &[("alpha", "v1.20")];
+
+#[test]
+fn status_transition_fires_off_the_process_and_not_on_it() {
+    assert_eq!(change_to("implemented", "alpha", "v1.20", ALPHA), Vec::<String>::new());
+    assert_eq!(change_to("withdrawn", "alpha", "v1.20", ALPHA), Vec::<String>::new());
+    assert_eq!(
+        change_to("provisional", "alpha", "v1.20", ALPHA),
+        vec!["status-transition warning"]
+    );
+    // Leaving a final status.
+    let (r, _) = alpha_kep();
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "rejected", "alpha", "v1.20", ALPHA),
+        &readme("S.", &[], &[H1, H2]),
+    );
+    let rejected = r.commit("reject");
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "implementable", "alpha", "v1.20", ALPHA),
+        &readme("S.", &[], &[H1, H2, "- again"]),
+    );
+    r.commit("revive");
+    let (code, doc) = r.check_json(&rejected, "HEAD");
+    assert_eq!(
+        (code, rules(&doc)),
+        (0, vec!["status-transition".to_owned()]),
+        "a warning does not fail"
+    );
+    assert!(message(&doc).contains("status rejected -> implementable"));
+}
+
+#[test]
+fn milestone_monotonic_fires_when_milestones_go_backwards() {
+    // v1.19 < v1.20: latest-milestone went down.
+    assert_eq!(
+        change_to("implementable", "alpha", "v1.19", &[("alpha", "v1.19")]),
+        vec!["milestone-monotonic warning"]
+    );
+    // Versions compare numerically: v1.9 -> v1.10 is forward.
+    let (r, _) = alpha_kep();
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "implementable", "alpha", "v1.9", &[("alpha", "v1.9")]),
+        &readme("S.", &[], &[H1]),
+    );
+    let nine = r.commit("v1.9");
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "implementable", "alpha", "v1.10", &[("alpha", "v1.10")]),
+        &readme("S.", &[], &[H1, H2]),
+    );
+    r.commit("v1.10");
+    assert_eq!(rules(&r.check_json(&nine, "HEAD").1), Vec::<String>::new());
+    // beta planned before alpha.
+    assert_eq!(
+        change_to(
+            "implementable",
+            "beta",
+            "v1.21",
+            &[("alpha", "v1.22"), ("beta", "v1.21")]
+        ),
+        vec!["milestone-monotonic warning"]
+    );
+    assert_eq!(
+        change_to(
+            "implementable",
+            "beta",
+            "v1.21",
+            &[("alpha", "v1.20"), ("beta", "v1.21")]
+        ),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn stage_skip_fires_on_alpha_to_stable_without_beta() {
+    assert_eq!(
+        change_to(
+            "implemented",
+            "stable",
+            "v1.22",
+            &[("alpha", "v1.20"), ("stable", "v1.22")]
+        ),
+        vec!["stage-skip warning"]
+    );
+    assert_eq!(
+        change_to(
+            "implemented",
+            "stable",
+            "v1.22",
+            &[("alpha", "v1.20"), ("beta", "v1.21"), ("stable", "v1.22")]
+        ),
+        Vec::<String>::new()
+    );
+}

@@ -71,6 +71,20 @@ impl Metadata {
         }
     }
 
+    /// The `status`, when it is one of the valid values.
+    pub fn status(&self) -> Option<Status> {
+        Status::parse(&self.scalar("status")?)
+    }
+
+    /// The milestone at `key` (or `key.sub`), when it parses.
+    pub fn milestone(&self, key: &str, sub: Option<&str>) -> Option<Milestone> {
+        let text = match sub {
+            Some(sub) => self.nested_scalar(key, sub)?,
+            None => self.scalar(key)?,
+        };
+        Milestone::parse(&text)
+    }
+
     pub fn stage(&self) -> StageValue {
         match self.scalar("stage") {
             None => StageValue::Absent,
@@ -208,6 +222,52 @@ impl Stage {
 }
 
 impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A KEP's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Provisional,
+    Implementable,
+    Implemented,
+    Deferred,
+    Rejected,
+    Withdrawn,
+    Replaced,
+}
+
+impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Provisional,
+        Status::Implementable,
+        Status::Implemented,
+        Status::Deferred,
+        Status::Rejected,
+        Status::Withdrawn,
+        Status::Replaced,
+    ];
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Provisional => "provisional",
+            Status::Implementable => "implementable",
+            Status::Implemented => "implemented",
+            Status::Deferred => "deferred",
+            Status::Rejected => "rejected",
+            Status::Withdrawn => "withdrawn",
+            Status::Replaced => "replaced",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }

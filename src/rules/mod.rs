@@ -3,8 +3,11 @@
 
 mod implementation_history;
 mod kep_metadata;
+mod milestone_monotonic;
 mod prr_on_graduation;
 mod stage_monotonic;
+mod stage_skip;
+mod status_transition;
 
 use anyhow::Result;
 use gix::ObjectId;
@@ -52,6 +55,9 @@ pub static ALL: &[&dyn Rule] = &[
     &stage_monotonic::StageMonotonic,
     &prr_on_graduation::PrrOnGraduation,
     &kep_metadata::KepMetadata,
+    &status_transition::StatusTransition,
+    &milestone_monotonic::MilestoneMonotonic,
+    &stage_skip::StageSkip,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
