@@ -83,7 +83,8 @@ impl Layout {
             return None;
         }
         match rel {
-            [_, dir, file] => {
+            // KEPs may sit in subdirectories of a group (`sig-cluster-lifecycle/kubeadm/2501-x`).
+            [_, .., dir, file] if rel.len() >= 3 && matches!(*file, "kep.yaml" | "README.md") => {
                 let role = match *file {
                     "kep.yaml" => FileRole::Metadata,
                     "README.md" => FileRole::Readme,
@@ -94,7 +95,7 @@ impl Layout {
                     return None;
                 }
                 let kep = KepPath {
-                    path: format!("{}/{group}/{dir}", self.root),
+                    path: format!("{}/{}", self.root, rel[..rel.len() - 1].join("/")),
                     kind: KepKind::Directory,
                     group: group.to_owned(),
                     dir_number: Some(number.to_owned()),
@@ -337,6 +338,12 @@ mod tests {
         assert!(classify("sig-node/in-place/kep.yaml").is_none());
         assert!(classify("NNNN-kep-template/README.md").is_none());
         assert!(classify("sig-node/NNNN-kep-template/kep.yaml").is_none());
+        let (k, _) = classify("sig-cluster-lifecycle/kubeadm/2501-x/kep.yaml").unwrap();
+        assert_eq!(
+            (k.path.as_str(), k.group.as_str(), k.dir_number.as_deref()),
+            ("keps/sig-cluster-lifecycle/kubeadm/2501-x", "sig-cluster-lifecycle", Some("2501"))
+        );
+        assert!(classify("sig-cluster-lifecycle/kubeadm/README.md").is_none());
     }
 
     #[test]
