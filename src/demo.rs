@@ -143,7 +143,7 @@ fn kep_yaml(stage: &str, latest: &str, milestones: &[(&str, &str)]) -> String {
     let milestones: String = milestones.iter().map(|(s, m)| format!("  {s}: \"{m}\"\n")).collect();
     format!(
         "title: Pod Frobnication\nkep-number: 4242\nauthors:\n  - \"@jane.doe\"\nowning-sig: sig-node\n\
-         participating-sigs:\n  - sig-scheduling\nstatus: implementable\ncreation-date: 2024-04-25\n\
+         status: implementable\ncreation-date: 2024-04-25\n\
          reviewers:\n  - \"@alice.doe\"\napprovers:\n  - \"@oscar.doe\"\n\n\
          # The target maturity stage in the current dev cycle for this KEP.\nstage: {stage}\n\n\
          # The most recent milestone for which work toward delivery of this KEP has been done.\n\

@@ -5,13 +5,13 @@ use anyhow::{Result, bail};
 use gix::ObjectId;
 
 use crate::finding::{Finding, Report};
-use crate::git::Objects;
 use crate::git::changes::{DiffState, changed_keps};
 use crate::git::walk::{self, CommitPair};
+use crate::git::{Objects, TreeFiles};
 use crate::kep::KepDiff;
 use crate::kep::metadata::Milestone;
 use crate::policy::{Level, Policy};
-use crate::rules::{self, Context};
+use crate::rules::{self, Context, Scope};
 
 /// Checks the change from `old_tree` (`None`: empty tree) to `new_tree`, reporting findings
 /// against `commit`, in path then rule order.
@@ -25,6 +25,7 @@ pub fn check_trees(
     report: &mut Report,
 ) -> Result<()> {
     let changed = changed_keps(objects, &policy.layout, old_tree, new_tree, state)?;
+    let repo = TreeFiles::new(objects, new_tree, old_tree);
     let mut findings: Vec<Finding> = Vec::new();
     for change in &changed {
         let diff = KepDiff::load(change, &objects)?;
@@ -32,6 +33,8 @@ pub fn check_trees(
             commit,
             diff: &diff,
             policy,
+            repo: &repo,
+            scope: Scope::Change,
         };
         let before = findings.len();
         for rule in rules::ALL {

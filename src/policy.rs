@@ -295,10 +295,10 @@ impl Policy {
     /// Applies the rule's level and the policy's exceptions to `finding`. `latest` is the KEP's
     /// latest-milestone after the change, for exceptions that hold `until` a milestone.
     pub fn judge(&self, finding: &mut Finding, latest: Option<Milestone>) {
-        finding.severity = match self.level(finding.rule) {
-            Level::Warning => Severity::Warning,
-            _ => Severity::Error,
-        };
+        // A policy can lower a rule to warnings; a rule's own warnings stay warnings.
+        if self.level(finding.rule) == Level::Warning {
+            finding.severity = Severity::Warning;
+        }
         let matching: Vec<&Allow> = self.allow.iter().filter(|a| a.matches(finding)).collect();
         for allow in matching {
             match (allow.until, latest) {

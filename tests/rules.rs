@@ -114,7 +114,9 @@ fn heading_inside_a_code_block_is_not_the_section() {
     // Without the section, the finding points at the changed kep.yaml line.
     assert_eq!(f["path"], format!("{KEP}/kep.yaml"));
     let line = f["line"].as_u64().unwrap() as usize;
-    let yaml = std::fs::read_to_string(r.dir.join(KEP).join("kep.yaml")).unwrap();
+    let yaml = std::fs::read_to_string(r.dir.join(KEP).join("kep.yaml"))
+        .unwrap()
+        .replace("owning-sig: sig-node", "owning-sig: sig-apps");
     assert!(yaml.lines().nth(line - 1).unwrap().starts_with("stage:"));
 }
 
@@ -152,7 +154,9 @@ fn kep_moved_to_another_sig_is_compared_with_its_old_directory() {
     let (r, base) = alpha_kep();
     let moved = "keps/sig-apps/1234-frob";
     // Moved without a lifecycle change: passes.
-    let yaml = std::fs::read_to_string(r.dir.join(KEP).join("kep.yaml")).unwrap();
+    let yaml = std::fs::read_to_string(r.dir.join(KEP).join("kep.yaml"))
+        .unwrap()
+        .replace("owning-sig: sig-node", "owning-sig: sig-apps");
     let text = std::fs::read_to_string(r.dir.join(KEP).join("README.md")).unwrap();
     r.remove(KEP);
     r.kep(moved, &yaml, &text);
@@ -161,7 +165,11 @@ fn kep_moved_to_another_sig_is_compared_with_its_old_directory() {
     assert_eq!((code, found), (0, vec![]));
     assert_eq!(doc["keps_checked"], 1, "a move is one KEP change");
     // Moved and graduated without an entry: fires, against the new directory.
-    r.kep(moved, &beta_yaml("1234", "v1.21"), &text);
+    r.kep(
+        moved,
+        &beta_yaml("1234", "v1.21").replace("sig-node", "sig-apps"),
+        &text,
+    );
     r.commit("graduate");
     let (_, found, doc) = check(&r, &base);
     assert_eq!(found, ["implementation-history", "prr-on-graduation"]);
@@ -173,7 +181,7 @@ fn new_and_deleted_keps_are_not_subject_to_the_diff_rules() {
     let (r, base) = alpha_kep();
     r.kep(
         "keps/sig-apps/999-new",
-        &kep_yaml("999", "implementable", "stable", "v1.30", &[]),
+        &kep_yaml("999", "implementable", "stable", "v1.30", &[]).replace("sig-node", "sig-apps"),
         "# no sections\n",
     );
     r.commit("new KEP without history");
@@ -240,7 +248,7 @@ fn legacy_single_file_kep_is_checked_with_its_front_matter() {
     let legacy = "keps/sig-node/0008-sysctl.md";
     let doc = |status: &str, history: &[&str]| {
         format!(
-            "---\ntitle: Sysctls\nkep-number: 8\nowning-sig: sig-node\nstatus: {status}\n---\n\n# Sysctls\n\n## Implementation History\n\n{}\n",
+            "---\ntitle: Sysctls\nkep-number: 8\nauthors: [\"@jane\"]\nowning-sig: sig-node\napprovers: [\"@oscar\"]\nstage: alpha\nlatest-milestone: v1.11\nstatus: {status}\n---\n\n# Sysctls\n\n## Implementation History\n\n{}\n",
             history.join("\n")
         )
     };
@@ -257,7 +265,7 @@ fn legacy_single_file_kep_is_checked_with_its_front_matter() {
         (f["kep"].as_str(), f["path"].as_str(), f["number"].as_str()),
         (Some(legacy), Some(legacy), Some("8"))
     );
-    assert_eq!(f["line"], 10, "the heading's line in the file, front matter included");
+    assert_eq!(f["line"], 14, "the heading's line in the file, front matter included");
     r.write(
         legacy,
         &doc(
@@ -334,7 +342,11 @@ fn graduation_from_v1_21_without_prr_answers_fires() {
         &readme("S.", &[], &[H1, H2, "- GA"]),
     );
     r.commit("stable, milestone TBD");
-    assert_eq!(check(&r, "HEAD~1").1, ["prr-on-graduation"]);
+    assert_eq!(
+        check(&r, "HEAD~1").1,
+        ["prr-on-graduation", "kep-metadata"],
+        "TBD is no milestone"
+    );
 }
 
 #[test]
@@ -374,7 +386,8 @@ const ALPHA: &[(&str, &str)] = &[("alpha", "v1.20")];
 
 #[test]
 fn status_transition_fires_off_the_process_and_not_on_it() {
-    assert_eq!(change_to("implemented", "alpha", "v1.20", ALPHA), Vec::<String>::new());
+    let all = &[("alpha", "v1.20"), ("beta", "v1.21"), ("stable", "v1.22")];
+    assert_eq!(change_to("implemented", "stable", "v1.22", all), Vec::<String>::new());
     assert_eq!(change_to("withdrawn", "alpha", "v1.20", ALPHA), Vec::<String>::new());
     assert_eq!(
         change_to("provisional", "alpha", "v1.20", ALPHA),
@@ -465,5 +478,113 @@ fn stage_skip_fires_on_alpha_to_stable_without_beta() {
             &[("alpha", "v1.20"), ("beta", "v1.21"), ("stable", "v1.22")]
         ),
         Vec::<String>::new()
+    );
+}
+
+/// Rewrites the alpha fixture's kep.yaml with `edit` (keeping the README, with an entry added);
+/// returns `(rule severity, message)` of each finding.
+fn metadata_change(edit: impl Fn(&str) -> String) -> Vec<(String, String)> {
+    let (r, base) = alpha_kep();
+    let yaml = std::fs::read_to_string(r.dir.join(KEP).join("kep.yaml")).unwrap();
+    r.kep(KEP, &edit(&yaml), &readme("S.", &[], &[H1, H2]));
+    r.commit("edit metadata");
+    let (_, doc) = r.check_json(&base, "HEAD");
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                format!("{} {}", f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn kep_metadata_reports_what_kepval_rejects_as_errors() {
+    let found = metadata_change(|y| y.replace("approvers:", "aprovers:"));
+    let messages: Vec<&str> = found.iter().map(|(_, m)| m.as_str()).collect();
+    assert!(found.iter().all(|(r, _)| r == "kep-metadata error"), "{found:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("unknown field `aprovers`; did you mean `approvers`?")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("required field `approvers` is missing")),
+        "{messages:?}"
+    );
+
+    let found = metadata_change(|y| y.replace("authors:\n  - \"@jane\"", "authors: \"@jane\""));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].1.contains("`authors` must be a list"));
+    assert_eq!(metadata_change(|y| y.to_owned()), Vec::new(), "a valid file passes");
+}
+
+#[test]
+fn kep_metadata_stricter_checks_fire_when_a_change_introduces_them() {
+    let one = |edit: &dyn Fn(&str) -> String| {
+        let found = metadata_change(edit);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "kep-metadata error");
+        found[0].1.clone()
+    };
+    assert!(
+        one(&|y| y.replace("status: implementable", "status: implementeable"))
+            .contains("invalid status `implementeable`; did you mean `implementable`?")
+    );
+    assert!(one(&|y| y.replace("stage: alpha", "stage: GA")).contains("did you mean `stable`?"));
+    assert!(
+        one(&|y| y.replace("kep-number: 1234", "kep-number: 4321"))
+            .contains("does not match the directory's number 1234")
+    );
+    assert!(
+        one(&|y| y.replace("creation-date: 2021-01-01", "creation-date: 2021-14-01")).contains("not a YYYY-MM-DD date")
+    );
+    assert!(
+        one(&|y| y.replace("status: implementable", "status: implemented"))
+            .contains("status implemented with stage alpha")
+    );
+    let found = metadata_change(|y| y.replace("owning-sig: sig-node", "owning-sig: sig-apps"));
+    assert!(
+        found[0].1.contains("owning-sig sig-apps but the KEP is under sig-node"),
+        "{found:?}"
+    );
+    assert!(
+        found[1].1.contains("sig-apps is not a group of this repository"),
+        "{found:?}"
+    );
+    assert!(one(&|y| format!("{y}participating-sigs:\n  - sig-nodes\n")).contains("did you mean `sig-node`?"));
+}
+
+#[test]
+fn kep_metadata_problems_a_kep_already_had_are_warnings() {
+    let (r, _) = alpha_kep();
+    let yaml = std::fs::read_to_string(r.dir.join(KEP).join("kep.yaml")).unwrap();
+    r.kep(
+        KEP,
+        &yaml.replace("creation-date: 2021-01-01", "creation-date: 2021-1-1"),
+        &readme("S.", &[], &[H1]),
+    );
+    let base = r.commit("an old date format");
+    r.kep(
+        KEP,
+        &yaml.replace("creation-date: 2021-01-01", "creation-date: 2021-1-1"),
+        &readme("S, reworded.", &[], &[H1]),
+    );
+    r.commit("reword");
+    let (code, doc) = r.check_json(&base, "HEAD");
+    assert_eq!(code, 0);
+    assert_eq!(doc["findings"][0]["severity"], "warning");
+    assert!(
+        doc["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("creation-date `2021-1-1`")
     );
 }

@@ -12,7 +12,7 @@ use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::objs::FindExt;
 
-use crate::kep::BlobSource;
+use crate::kep::{BlobSource, RepoFiles};
 
 /// Any gix object database, behind one `Copy` handle. `&dyn Find` is not itself `Find`, hence the
 /// newtype.
@@ -99,6 +99,70 @@ impl Objects<'_> {
         let bases = gix::revision::plumbing::merge_base(a, &[b], &mut graph)
             .with_context(|| format!("cannot compute the merge-base of {a} and {b}"))?;
         Ok(bases.map(|b| *b.first()))
+    }
+}
+
+/// [`RepoFiles`] over two trees, each file read at most once.
+pub struct TreeFiles<'a> {
+    objects: Objects<'a>,
+    new_tree: ObjectId,
+    base_tree: Option<ObjectId>,
+    cache: std::cell::RefCell<std::collections::HashMap<(bool, String), Option<String>>>,
+}
+
+impl<'a> TreeFiles<'a> {
+    pub fn new(objects: Objects<'a>, new_tree: ObjectId, base_tree: Option<ObjectId>) -> TreeFiles<'a> {
+        TreeFiles {
+            objects,
+            new_tree,
+            base_tree,
+            cache: Default::default(),
+        }
+    }
+
+    fn file(&self, base: bool, path: &str) -> Result<Option<String>> {
+        let key = (base, path.to_owned());
+        if let Some(hit) = self.cache.borrow().get(&key) {
+            return Ok(hit.clone());
+        }
+        let tree = if base { self.base_tree } else { Some(self.new_tree) };
+        let text = match tree {
+            Some(tree) => self.objects.file_text(tree, path)?,
+            None => None,
+        };
+        self.cache.borrow_mut().insert(key, text.clone());
+        Ok(text)
+    }
+}
+
+impl RepoFiles for TreeFiles<'_> {
+    fn new_file(&self, path: &str) -> Result<Option<String>> {
+        self.file(false, path)
+    }
+
+    fn base_file(&self, path: &str) -> Result<Option<String>> {
+        self.file(true, path)
+    }
+
+    fn new_dirs(&self, path: &str) -> Result<Vec<String>> {
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let dir = match parts.is_empty() {
+            true => Some(self.new_tree),
+            false => self
+                .objects
+                .entry_at(self.new_tree, &parts)?
+                .filter(|(_, m)| m.is_tree())
+                .map(|(id, _)| id),
+        };
+        let Some(dir) = dir else { return Ok(Vec::new()) };
+        let mut buf = Vec::new();
+        Ok(self
+            .objects
+            .find_tree_iter(&dir, &mut buf)?
+            .filter_map(Result::ok)
+            .filter(|e| e.mode.is_tree())
+            .map(|e| e.filename.to_string())
+            .collect())
     }
 }
 

@@ -54,6 +54,11 @@ impl Metadata {
         })
     }
 
+    /// The top-level keys, rendered as text, in file order.
+    pub fn keys(&self) -> Vec<String> {
+        self.map.keys().filter_map(render_scalar).collect()
+    }
+
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.map.get(key).filter(|v| !v.is_null())
     }

@@ -162,6 +162,18 @@ pub trait BlobSource {
     fn blob(&self, id: &ObjectId) -> Result<Vec<u8>>;
 }
 
+/// Files of the repository around a KEP, for rules that look beyond it (groups, PRR approval
+/// files, the template).
+pub trait RepoFiles {
+    /// The regular file at `path` in the checked tree (a change's result).
+    fn new_file(&self, path: &str) -> Result<Option<String>>;
+    /// The regular file at `path` on the base side: repository-wide references a change must not
+    /// loosen for itself (for `validate`, the checked tree).
+    fn base_file(&self, path: &str) -> Result<Option<String>>;
+    /// The names of the directories directly under `path` in the checked tree.
+    fn new_dirs(&self, path: &str) -> Result<Vec<String>>;
+}
+
 /// What a side's metadata turned out to be.
 #[derive(Debug, Clone)]
 pub enum MetadataState {
@@ -341,7 +353,11 @@ mod tests {
         let (k, _) = classify("sig-cluster-lifecycle/kubeadm/2501-x/kep.yaml").unwrap();
         assert_eq!(
             (k.path.as_str(), k.group.as_str(), k.dir_number.as_deref()),
-            ("keps/sig-cluster-lifecycle/kubeadm/2501-x", "sig-cluster-lifecycle", Some("2501"))
+            (
+                "keps/sig-cluster-lifecycle/kubeadm/2501-x",
+                "sig-cluster-lifecycle",
+                Some("2501")
+            )
         );
         assert!(classify("sig-cluster-lifecycle/kubeadm/README.md").is_none());
     }

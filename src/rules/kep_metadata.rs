@@ -1,28 +1,95 @@
 use anyhow::Result;
+use serde_yaml::Value;
 
-use super::{Context, Rule, RuleInfo, declare_rule, metadata_location};
-use crate::finding::{Finding, Location};
-use crate::kep::MetadataState;
-use crate::kep::metadata::{Stage, StageValue};
+use super::{Context, Rule, RuleInfo, Scope, declare_rule, metadata_location};
+use crate::finding::{Finding, Location, Severity};
+use crate::kep::metadata::{Metadata, Milestone, Stage, StageValue, Status};
+use crate::kep::{KepPath, MetadataState};
 
 declare_rule! {
     /// ## What it checks
-    /// The metadata of a KEP a change touches (`kep.yaml`, or a legacy KEP's front matter) is
-    /// usable: it is a regular file (not a symlink, directory or submodule), it parses as a YAML
-    /// mapping, and `stage`, when set, is one of alpha, beta, stable, deprecated, disabled or
-    /// removed.
+    /// The metadata of a KEP (`kep.yaml`, or a legacy KEP's front matter) is usable, as kepval
+    /// decodes it: a regular file (not a symlink, directory or submodule) that parses as a YAML
+    /// mapping; `title`, `kep-number`, `authors`, `owning-sig`, `approvers` and `status` are set;
+    /// no unknown fields (kepval decodes strictly), lists where kepval expects lists, and a
+    /// boolean `disable-supported`.
+    ///
+    /// Stricter than kepval, as warnings when the KEP already had the problem before the change
+    /// (and always in `kepguard validate`), otherwise errors: `status` and `stage` are valid values
+    /// (with a "did you mean" for near misses); `status: implemented` requires `stage: stable`;
+    /// implementable and implemented KEPs set `stage` and `latest-milestone`; `kep-number` equals
+    /// the directory's number; `owning-sig` equals the directory's group where that is a `sig-*`;
+    /// the groups in `owning-sig` and `participating-sigs` exist as directories of the KEP root;
+    /// `creation-date` and `last-updated` are real `YYYY-MM-DD` dates; milestones look like `vX.Y`.
     ///
     /// ## Why
-    /// Every other rule, and the release tooling, reads these values. Metadata that does not parse
-    /// silently switches those checks off for the KEP.
+    /// Every other rule, kepval and the release tooling read these values. Metadata that does not
+    /// parse silently switches those checks off for the KEP, and a misspelt status or a wrong
+    /// number drops the KEP from the release team's lists.
     ///
     /// ## How to fix
-    /// Fix the YAML at the line shown (indentation, an unclosed quote or bracket, a tab), or set
-    /// `stage` to one of the valid values.
+    /// Fix the value at the line shown: the YAML syntax (indentation, an unclosed quote, a tab),
+    /// the missing field, or the value the message names (the "did you mean" is usually it).
     INFO, "kep-metadata", Error, "KEP metadata parses and holds valid values"
 }
 
 pub struct KepMetadata;
+
+/// The fields kepval's `Proposal` decodes (fields without a YAML tag included, as yaml.v3 names
+/// them), so anything else is an unknown field.
+const KNOWN: &[&str] = &[
+    "title",
+    "kep-number",
+    "authors",
+    "owning-sig",
+    "participating-sigs",
+    "reviewers",
+    "approvers",
+    "prr-approvers",
+    "editor",
+    "creation-date",
+    "last-updated",
+    "status",
+    "see-also",
+    "replaces",
+    "superseded-by",
+    "stage",
+    "latest-milestone",
+    "milestone",
+    "feature-gates",
+    "disable-supported",
+    "metrics",
+    "id",
+    "prnumber",
+    "name",
+];
+const REQUIRED: &[&str] = &["title", "kep-number", "authors", "owning-sig", "approvers", "status"];
+const LISTS: &[&str] = &[
+    "authors",
+    "participating-sigs",
+    "reviewers",
+    "approvers",
+    "prr-approvers",
+    "see-also",
+    "replaces",
+    "superseded-by",
+    "metrics",
+    "feature-gates",
+];
+const MILESTONE_KEYS: &[&str] = &["alpha", "beta", "stable", "deprecated", "disabled", "removed"];
+const FEATURE_GATE_KEYS: &[&str] = &["name", "components"];
+
+/// One thing wrong with a metadata document.
+struct Problem {
+    /// Identifies the problem across the two sides of a change.
+    code: String,
+    /// The key path the finding points at.
+    key: Vec<String>,
+    title: String,
+    help: String,
+    /// Stricter than kepval: an error only when a change introduces it.
+    strict: bool,
+}
 
 impl Rule for KepMetadata {
     fn info(&self) -> &'static RuleInfo {
@@ -32,40 +99,403 @@ impl Rule for KepMetadata {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some(new) = &cx.diff.new else { return Ok(()) };
         let path = new.kep.metadata_path();
-        match &new.metadata {
-            MetadataState::Missing => {}
-            MetadataState::NotAFile => out.push(cx.finding(
-                &INFO,
-                Location {
-                    path: path.clone(),
-                    line: None,
-                    snippet: None,
-                },
-                format!("{}: {path} is not a regular file", cx.kep_name()),
-                "replace it with a regular file holding the KEP's metadata".into(),
-            )),
-            MetadataState::Invalid(e) => out.push(cx.finding(
-                &INFO,
-                Location {
-                    path: path.clone(),
-                    line: e.line,
-                    snippet: e.snippet.clone(),
-                },
-                format!("{}: {path} is not valid KEP metadata: {}", cx.kep_name(), e.message),
-                "fix the YAML so that it parses as a mapping of KEP fields".into(),
-            )),
-            MetadataState::Parsed(meta) => {
-                if let StageValue::Invalid(value) = meta.stage() {
-                    let valid = Stage::ALL.map(Stage::as_str).join(", ");
-                    out.push(cx.finding(
-                        &INFO,
-                        metadata_location(new, Some(meta), &["stage"]),
-                        format!("{}: invalid stage `{value}`", cx.kep_name()),
-                        format!("set `stage` to one of: {valid}"),
-                    ));
+        let meta = match &new.metadata {
+            MetadataState::Missing => return Ok(()),
+            MetadataState::NotAFile => {
+                out.push(cx.finding(
+                    &INFO,
+                    Location {
+                        path: path.clone(),
+                        line: None,
+                        snippet: None,
+                    },
+                    format!("{}: {path} is not a regular file", cx.kep_name()),
+                    "replace it with a regular file holding the KEP's metadata".into(),
+                ));
+                return Ok(());
+            }
+            MetadataState::Invalid(e) => {
+                out.push(cx.finding(
+                    &INFO,
+                    Location {
+                        path: path.clone(),
+                        line: e.line,
+                        snippet: e.snippet.clone(),
+                    },
+                    format!("{}: {path} is not valid KEP metadata: {}", cx.kep_name(), e.message),
+                    "fix the YAML so that it parses as a mapping of KEP fields".into(),
+                ));
+                return Ok(());
+            }
+            MetadataState::Parsed(meta) => meta,
+        };
+        let groups = cx.repo.new_dirs(&cx.policy.layout.root)?;
+        let problems = problems(meta, &new.kep, &groups, &cx.policy.layout.prr_group);
+        let old_codes: Vec<String> = match (&cx.diff.old, cx.scope) {
+            (Some(old), Scope::Change) => match old.metadata.parsed() {
+                Some(old_meta) => problems_codes(old_meta, &old.kep, &groups, &cx.policy.layout.prr_group),
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        for p in problems {
+            let key: Vec<&str> = p.key.iter().map(String::as_str).collect();
+            let mut finding = cx.finding(&INFO, metadata_location(new, Some(meta), &key), p.title, p.help);
+            if p.strict {
+                let pre_existing = cx.scope == Scope::Tree || old_codes.contains(&p.code);
+                if pre_existing {
+                    finding.severity = Severity::Warning;
+                    finding.notes.push(match cx.scope {
+                        Scope::Tree => "stricter than kepval: reported as a warning".into(),
+                        Scope::Change => "the KEP had this problem before the change: reported as a warning".into(),
+                    });
                 }
             }
+            out.push(finding);
         }
         Ok(())
+    }
+}
+
+fn problems_codes(meta: &Metadata, kep: &KepPath, groups: &[String], prr_group: &str) -> Vec<String> {
+    problems(meta, kep, groups, prr_group)
+        .into_iter()
+        .map(|p| p.code)
+        .collect()
+}
+
+fn problems(meta: &Metadata, kep: &KepPath, groups: &[String], prr_group: &str) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut push = |code: String, key: &[&str], title: String, help: String, strict: bool| {
+        out.push(Problem {
+            code,
+            key: key.iter().map(|k| (*k).to_owned()).collect(),
+            title,
+            help,
+            strict,
+        })
+    };
+    let name = match meta.scalar("kep-number") {
+        Some(n) => format!("KEP-{n}"),
+        None => kep.path.clone(),
+    };
+
+    // What kepval itself rejects.
+    for key in meta.keys() {
+        if !KNOWN.contains(&key.as_str()) {
+            push(
+                format!("unknown:{key}"),
+                &[&key],
+                format!("{name}: unknown field `{key}`"),
+                match did_you_mean(&key, KNOWN) {
+                    Some(k) => format!("did you mean `{k}`? kepval rejects unknown fields"),
+                    None => "remove it: kepval rejects unknown fields".into(),
+                },
+                false,
+            );
+        }
+    }
+    for key in REQUIRED {
+        if meta.get(key).is_none() {
+            push(
+                format!("required:{key}"),
+                &[],
+                format!("{name}: required field `{key}` is missing"),
+                format!("add `{key}:` (see the KEP template's kep.yaml)"),
+                false,
+            );
+        }
+    }
+    for key in LISTS {
+        if let Some(v) = meta.get(key)
+            && !matches!(v, Value::Sequence(_))
+        {
+            push(
+                format!("list:{key}"),
+                &[key],
+                format!("{name}: `{key}` must be a list"),
+                format!("write `{key}:` followed by `- item` lines"),
+                false,
+            );
+        }
+    }
+    if let Some(v) = meta.get("disable-supported")
+        && !matches!(v, Value::Bool(_))
+    {
+        push(
+            "bool:disable-supported".into(),
+            &["disable-supported"],
+            format!("{name}: `disable-supported` must be true or false"),
+            "set `disable-supported: true` or `false`".into(),
+            false,
+        );
+    }
+    if let Some(Value::Mapping(m)) = meta.get("milestone") {
+        for key in m.keys().filter_map(|k| k.as_str()) {
+            if !MILESTONE_KEYS.contains(&key) {
+                push(
+                    format!("unknown:milestone.{key}"),
+                    &["milestone", key],
+                    format!("{name}: unknown field `milestone.{key}`"),
+                    format!("milestone keys are {}", MILESTONE_KEYS.join(", ")),
+                    false,
+                );
+            }
+        }
+    } else if meta.get("milestone").is_some() {
+        push(
+            "mapping:milestone".into(),
+            &["milestone"],
+            format!("{name}: `milestone` must be a mapping of stage to milestone"),
+            "write `milestone:` followed by lines such as `  alpha: \"v1.31\"`".into(),
+            false,
+        );
+    }
+    if let Some(Value::Sequence(gates)) = meta.get("feature-gates") {
+        for gate in gates {
+            let bad = match gate {
+                Value::Mapping(m) => m
+                    .keys()
+                    .filter_map(|k| k.as_str())
+                    .find(|k| !FEATURE_GATE_KEYS.contains(k))
+                    .map(str::to_owned),
+                Value::Null => None,
+                _ => Some("(not a mapping)".into()),
+            };
+            if let Some(bad) = bad {
+                push(
+                    format!("unknown:feature-gates.{bad}"),
+                    &["feature-gates"],
+                    format!("{name}: a `feature-gates` entry has unknown field `{bad}`"),
+                    "each entry has `name` and `components` only".into(),
+                    false,
+                );
+            }
+        }
+    }
+
+    // Stricter than kepval.
+    let status = meta.scalar("status");
+    if let Some(s) = &status
+        && Status::parse(s).is_none()
+    {
+        let valid: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+        push(
+            "status:invalid".into(),
+            &["status"],
+            format!("{name}: invalid status `{s}`"),
+            match did_you_mean(s, &valid) {
+                Some(v) => format!("did you mean `{v}`? status is one of {}", valid.join(", ")),
+                None => format!("status is one of {}", valid.join(", ")),
+            },
+            true,
+        );
+    }
+    let stage = meta.stage();
+    if let StageValue::Invalid(s) = &stage {
+        let valid: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
+        let guess = match s.to_ascii_lowercase().as_str() {
+            "ga" | "general availability" | "stable (ga)" => Some("stable"),
+            _ => did_you_mean(s, &valid),
+        };
+        push(
+            "stage:invalid".into(),
+            &["stage"],
+            format!("{name}: invalid stage `{s}`"),
+            match guess {
+                Some(v) => format!("did you mean `{v}`? stage is one of {}", valid.join(", ")),
+                None => format!("stage is one of {}", valid.join(", ")),
+            },
+            true,
+        );
+    }
+    let status = status.as_deref().and_then(Status::parse);
+    if status == Some(Status::Implemented)
+        && let StageValue::Valid(st) = &stage
+        && *st != Stage::Stable
+    {
+        push(
+            "implemented:stable".into(),
+            &["stage"],
+            format!("{name}: status implemented with stage {st}"),
+            "an implemented KEP is stable: set `stage: stable`, or keep the status implementable".into(),
+            true,
+        );
+    }
+    if matches!(status, Some(Status::Implementable | Status::Implemented)) {
+        for key in ["stage", "latest-milestone"] {
+            if meta.get(key).is_none() {
+                push(
+                    format!("needs:{key}"),
+                    &["status"],
+                    format!("{name}: an {} KEP needs `{key}`", status.map_or("", |s| s.as_str())),
+                    format!("set `{key}` to the stage and release this KEP targets"),
+                    true,
+                );
+            }
+        }
+    }
+    if let (Some(number), Some(dir)) = (meta.scalar("kep-number"), kep.dir_number.as_deref())
+        && number.trim_start_matches('0') != dir.trim_start_matches('0')
+    {
+        push(
+            "number:dir".into(),
+            &["kep-number"],
+            format!("{name}: kep-number {number} does not match the directory's number {dir}"),
+            format!(
+                "set `kep-number: {}` or move the KEP to the right directory",
+                dir.trim_start_matches('0')
+            ),
+            true,
+        );
+    }
+    let owning = meta.scalar("owning-sig");
+    if let Some(sig) = &owning
+        && kep.group.starts_with("sig-")
+        && *sig != kep.group
+    {
+        push(
+            "owning:dir".into(),
+            &["owning-sig"],
+            format!("{name}: owning-sig {sig} but the KEP is under {}", kep.group),
+            format!("set `owning-sig: {}` or move the KEP under keps/{sig}/", kep.group),
+            true,
+        );
+    }
+    let known_group = |g: &str| groups.iter().any(|d| d == g && d != prr_group);
+    if let Some(sig) = &owning
+        && !groups.is_empty()
+        && !known_group(sig)
+    {
+        push(
+            format!("group:{sig}"),
+            &["owning-sig"],
+            format!("{name}: owning-sig {sig} is not a group of this repository"),
+            group_help(sig, groups),
+            true,
+        );
+    }
+    if let Some(Value::Sequence(sigs)) = meta.get("participating-sigs") {
+        for sig in sigs.iter().filter_map(|v| v.as_str()) {
+            if !groups.is_empty() && !known_group(sig) {
+                push(
+                    format!("group:{sig}"),
+                    &["participating-sigs"],
+                    format!("{name}: participating-sigs names {sig}, not a group of this repository"),
+                    group_help(sig, groups),
+                    true,
+                );
+            }
+        }
+    }
+    for key in ["creation-date", "last-updated"] {
+        if let Some(date) = meta.scalar(key)
+            && !is_date(&date)
+        {
+            push(
+                format!("date:{key}"),
+                &[key],
+                format!("{name}: {key} `{date}` is not a YYYY-MM-DD date"),
+                format!("write the date as YYYY-MM-DD, such as `{key}: 2024-05-31`"),
+                true,
+            );
+        }
+    }
+    let mut milestones: Vec<(String, Vec<&str>)> = Vec::new();
+    if let Some(m) = meta.scalar("latest-milestone") {
+        milestones.push((m, vec!["latest-milestone"]));
+    }
+    for key in MILESTONE_KEYS {
+        if let Some(m) = meta.nested_scalar("milestone", key) {
+            milestones.push((m, vec!["milestone", key]));
+        }
+    }
+    for (value, key) in milestones {
+        if !is_milestone(&value) {
+            let shown = key.join(".");
+            push(
+                format!("milestone:{shown}"),
+                &key,
+                format!("{name}: {shown} `{value}` is not a milestone such as v1.31"),
+                "write the release as vX.Y".into(),
+                true,
+            );
+        }
+    }
+    out
+}
+
+fn group_help(sig: &str, groups: &[String]) -> String {
+    let names: Vec<&str> = groups.iter().map(String::as_str).collect();
+    match did_you_mean(sig, &names) {
+        Some(g) => format!("did you mean `{g}`? groups are the directories of the KEP root"),
+        None => "name a group that has a directory under the KEP root".into(),
+    }
+}
+
+/// The closest of `candidates` to `value`, when it is close enough to be a typo.
+fn did_you_mean<'a>(value: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let value = value.trim().to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(&value, c), *c))
+        .filter(|(d, c)| *d > 0 && *d <= 2.max(c.len() / 4))
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// `YYYY-MM-DD` naming a real day.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r)
+            .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))?
+            .parse::<u32>()
+            .ok()
+    };
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
+}
+
+/// `vX.Y` exactly.
+fn is_milestone(s: &str) -> bool {
+    s.starts_with('v') && Milestone::parse(s).is_some_and(|m| m.to_string() == s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_misses_get_a_suggestion() {
+        let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(did_you_mean("implementeable", &statuses), Some("implementable"));
+        assert_eq!(did_you_mean("imlpemented", &statuses), Some("implemented"));
+        assert_eq!(did_you_mean("superseded", &statuses), None);
+        assert_eq!(
+            did_you_mean("sig-apimachinery", &["sig-api-machinery", "sig-apps"]),
+            Some("sig-api-machinery")
+        );
+    }
+
+    #[test]
+    fn dates_and_milestones() {
+        assert!(is_date("2024-02-29") && !is_date("2023-02-29") && !is_date("2023-14-05"));
+        assert!(!is_date("2023-9-18") && !is_date("yyyy-mm-dd") && !is_date("v1.27"));
+        assert!(is_milestone("v1.31") && is_milestone("v1.9"));
+        assert!(!is_milestone("1.25") && !is_milestone("0.0") && !is_milestone("TBD") && !is_milestone("v1.21, v1.37"));
     }
 }

@@ -13,6 +13,7 @@ use anyhow::Result;
 use gix::ObjectId;
 
 use crate::finding::{Finding, Location, Severity};
+use crate::kep::RepoFiles;
 use crate::kep::metadata::{Metadata, render_scalar, values_equal};
 use crate::kep::readme::{Heading, section_gained_line};
 use crate::kep::{KepDiff, Snapshot};
@@ -78,6 +79,17 @@ pub struct Context<'a> {
     pub commit: ObjectId,
     pub diff: &'a KepDiff<'a>,
     pub policy: &'a Policy,
+    pub repo: &'a dyn RepoFiles,
+    pub scope: Scope,
+}
+
+/// What is being judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A change: `diff.old` is the KEP before it (`None` for a new KEP).
+    Change,
+    /// A tree as it stands (`kepguard validate`): only `diff.new` is set.
+    Tree,
 }
 
 impl Context<'_> {
