@@ -40,6 +40,8 @@ pub enum Command {
         /// A rule id, such as `implementation-history`.
         rule: Option<String>,
     },
+    /// Check KEPs as they stand (metadata, PRR approval) in a revision's tree, as kepval does.
+    Validate(ValidateArgs),
     /// Write a commented default policy file, `.kepguard.yaml`, to start from.
     Init {
         /// Where to write it.
@@ -168,6 +170,20 @@ pub struct AuditArgs {
 }
 
 #[derive(Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// The revision whose tree to check.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+    /// Only the KEPs at or under these paths (such as keps/sig-node or a KEP directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
 pub struct DemoArgs {
     /// Keep the demo repository at DIR (must not exist yet) to try `check` and `audit` on it.
     #[arg(long, value_name = "DIR")]
@@ -185,7 +201,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Explain { rule } => explain(rule.as_deref()),
         Command::Hook { hook } => run_hook(hook),
         Command::Init { path, force } => init(&path, force),
+        Command::Validate(args) => validate(args),
     }
+}
+
+fn validate(args: ValidateArgs) -> Result<ExitCode> {
+    let repo = Repo::open(&args.repo.repo)?;
+    let commit = repo.resolve(&args.rev)?;
+    let objects = repo.objects();
+    // The checked tree's own policy: validate judges a tree, not a change to it.
+    let policy = Policy::at_commit(objects, commit)?;
+    let report = engine::validate(objects, &policy, commit, &args.paths)?;
+    emit(&report, &args.output)
 }
 
 fn init(path: &std::path::Path, force: bool) -> Result<ExitCode> {

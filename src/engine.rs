@@ -60,6 +60,45 @@ pub fn check_trees(
     Ok(())
 }
 
+/// `kepguard validate`: every KEP in the tree of `commit` (or those under `paths`) as it stands,
+/// judged by the snapshot rules.
+pub fn validate(objects: Objects<'_>, policy: &Policy, commit: ObjectId, paths: &[String]) -> Result<Report> {
+    let tree = objects.commit_tree(&commit)?;
+    // Against the empty tree every KEP is new: one walk of the KEP root finds them all.
+    let keps = changed_keps(objects, &policy.layout, None, tree, &mut DiffState::default())?;
+    let wanted = |kep: &str| {
+        paths.is_empty()
+            || paths.iter().any(|p| {
+                let p = p.trim_end_matches('/');
+                kep == p || kep.starts_with(&format!("{p}/")) || p.starts_with(&format!("{kep}/"))
+            })
+    };
+    let repo = TreeFiles::new(objects, tree, Some(tree));
+    let mut report = Report::default();
+    for change in keps.iter().filter(|c| wanted(&c.kep.path)) {
+        let diff = KepDiff::load(change, &objects)?;
+        let cx = Context {
+            commit,
+            diff: &diff,
+            policy,
+            repo: &repo,
+            scope: Scope::Tree,
+        };
+        let before = report.findings.len();
+        for rule in rules::ALL.iter().filter(|r| r.snapshot()) {
+            if policy.level(rule.info().id) != Level::Off {
+                rule.check(&cx, &mut report.findings)?;
+            }
+        }
+        for finding in &mut report.findings[before..] {
+            policy.judge(finding, None);
+        }
+        report.keps_checked += 1;
+    }
+    report.commits_checked = 1;
+    Ok(report)
+}
+
 /// The net change of a branch, as a pull request shows it: the tree of `merge-base(base, head)`
 /// against the tree of `head`, judged by the merge-base's policy unless `policy` is given.
 pub fn check_range(objects: Objects<'_>, base: ObjectId, head: ObjectId, policy: Option<&Policy>) -> Result<Report> {

@@ -280,3 +280,64 @@ fn on_a_terminal_output_is_coloured_unless_no_color_is_set() {
         "{plain:?}"
     );
 }
+
+#[test]
+fn validate_checks_every_kep_of_a_tree_or_the_paths_given() {
+    let r = Repo::new();
+    r.kep(
+        "keps/sig-node/1-good",
+        &kep_yaml("1", "implementable", "alpha", "v1.30", &[("alpha", "v1.30")]),
+        &readme("S.", &[], &["- v1.30: alpha"]),
+    );
+    r.kep(
+        "keps/sig-node/2-bad",
+        &kep_yaml("2", "implementable", "alpha", "v1.30", &[("alpha", "v1.30")]).replace("approvers:", "aprovers:"),
+        &readme("S.", &[], &["- v1.30: alpha"]),
+    );
+    r.kep(
+        "keps/sig-node/3-odd",
+        &kep_yaml("3", "implementable", "alpha", "1.30", &[("alpha", "v1.30")]),
+        &readme("S.", &[], &[]),
+    );
+    r.commit("three KEPs");
+
+    let (code, doc) = json_run(r.kepguard(&["validate", "--format", "json"]));
+    assert_eq!((code, doc["keps_checked"].as_u64()), (1, Some(3)));
+    let found: Vec<(String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kep"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("keps/sig-node/2-bad".into(), "error".into())),
+        "{found:?}"
+    );
+    // Stricter than kepval: a warning when validating a tree.
+    assert!(
+        found.contains(&("keps/sig-node/3-odd".into(), "warning".into())),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|(k, _)| k == "keps/sig-node/1-good"), "{found:?}");
+
+    let (code, doc) = json_run(r.kepguard(&["validate", "--format", "json", "keps/sig-node/1-good"]));
+    assert_eq!((code, doc["keps_checked"].as_u64()), (0, Some(1)));
+    let (code, doc) = json_run(r.kepguard(&["validate", "--format", "json", "--rev", "HEAD", "keps/sig-node/3-odd/"]));
+    assert_eq!((code, doc["summary"]["warnings"].as_u64()), (0, Some(1)));
+
+    let out = r.kepguard(&["validate", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), doc_count(&r));
+    let out = r.kepguard(&["validate", "--rev", "no-such-rev"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn doc_count(r: &Repo) -> usize {
+    let (_, doc) = json_run(r.kepguard(&["validate", "--format", "json"]));
+    doc["findings"].as_array().unwrap().len()
+}

@@ -54,3 +54,28 @@ fn audit_of_the_whole_first_parent_history_completes() {
         );
     }
 }
+
+/// `validate` is a drop-in for kepval: the corpus tip, which kepval accepts, has no error-level
+/// `kep-metadata` finding (the stricter checks are warnings there).
+#[test]
+fn validate_accepts_the_tip_that_kepval_accepts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(repo) = clone_corpus(tmp.path(), "k.git") else {
+        return;
+    };
+    let (code, doc) = json_run(kepguard_in(&repo, &["validate", "--format", "json"]));
+    let errors: Vec<_> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .collect();
+    assert_eq!((code, errors.len()), (0, 0), "{errors:#?}");
+    assert!(doc["keps_checked"].as_u64().unwrap() > 600);
+    let warnings = doc["summary"]["warnings"].as_u64().unwrap();
+    eprintln!(
+        "validate at the corpus tip: {} KEPs, {warnings} warnings",
+        doc["keps_checked"]
+    );
+    assert!(warnings > 0, "the tip has known stricter-than-kepval problems");
+}

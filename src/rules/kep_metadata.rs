@@ -96,6 +96,10 @@ impl Rule for KepMetadata {
         &INFO
     }
 
+    fn snapshot(&self) -> bool {
+        true
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some(new) = &cx.diff.new else { return Ok(()) };
         let path = new.kep.metadata_path();
@@ -219,8 +223,14 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &[String], prr_group: &str) 
             );
         }
     }
+    // yaml.v3 also takes YAML 1.1's yes/no/on/off into a bool field, so kepval does.
+    let yaml11_bool = |v: &Value| {
+        v.as_str()
+            .is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "yes" | "no" | "on" | "off"))
+    };
     if let Some(v) = meta.get("disable-supported")
         && !matches!(v, Value::Bool(_))
+        && !yaml11_bool(v)
     {
         push(
             "bool:disable-supported".into(),

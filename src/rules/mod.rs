@@ -48,6 +48,10 @@ pub trait Rule: Sync {
     fn info(&self) -> &'static RuleInfo;
     /// Judges one touched KEP, pushing findings to `out`.
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()>;
+    /// Whether the rule judges a KEP as it stands, so `kepguard validate` runs it too.
+    fn snapshot(&self) -> bool {
+        false
+    }
 }
 
 /// Every rule, in the order `explain` lists them.
