@@ -36,27 +36,35 @@ pub fn check_trees(
             repo: &repo,
             scope: Scope::Change,
         };
-        let before = findings.len();
-        for rule in rules::ALL {
-            if policy.level(rule.info().id) != Level::Off {
-                rule.check(&cx, &mut findings)?;
-            }
-        }
-        let latest = diff
-            .new
-            .as_ref()
-            .and_then(|s| s.metadata.parsed())
-            .and_then(|m| m.scalar("latest-milestone"))
-            .and_then(|m| Milestone::parse(&m));
-        for finding in &mut findings[before..] {
-            policy.judge(finding, latest);
-        }
+        judge_kep(&cx, &mut findings)?;
     }
     findings
         .sort_by(|a, b| (&a.location.path, a.rule, a.location.line).cmp(&(&b.location.path, b.rule, b.location.line)));
     report.keps_checked += changed.len();
     report.commits_checked += 1;
     report.findings.extend(findings);
+    Ok(())
+}
+
+/// Runs the rules the policy enables on one KEP (in a tree, only those judging a KEP as it
+/// stands), then applies the policy's levels and exceptions to what they found.
+fn judge_kep(cx: &Context<'_>, findings: &mut Vec<Finding>) -> Result<()> {
+    let before = findings.len();
+    for rule in rules::ALL {
+        if (cx.scope == Scope::Change || rule.snapshot()) && cx.policy.level(rule.info().id) != Level::Off {
+            rule.check(cx, findings)?;
+        }
+    }
+    let latest = cx
+        .diff
+        .new
+        .as_ref()
+        .and_then(|s| s.metadata.parsed())
+        .and_then(|m| m.scalar("latest-milestone"))
+        .and_then(|m| Milestone::parse(&m));
+    for finding in &mut findings[before..] {
+        cx.policy.judge(finding, latest);
+    }
     Ok(())
 }
 
@@ -84,15 +92,7 @@ pub fn validate(objects: Objects<'_>, policy: &Policy, commit: ObjectId, paths: 
             repo: &repo,
             scope: Scope::Tree,
         };
-        let before = report.findings.len();
-        for rule in rules::ALL.iter().filter(|r| r.snapshot()) {
-            if policy.level(rule.info().id) != Level::Off {
-                rule.check(&cx, &mut report.findings)?;
-            }
-        }
-        for finding in &mut report.findings[before..] {
-            policy.judge(finding, None);
-        }
+        judge_kep(&cx, &mut report.findings)?;
         report.keps_checked += 1;
     }
     report.commits_checked = 1;

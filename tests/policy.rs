@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Repo, beta_yaml, git_in, git_out, kep_yaml, kepguard_env, readme, rules};
+use common::{Repo, beta_yaml, git_in, git_out, kep_yaml, kepguard_env, readme, rules, severities};
 use serde_json::Value;
 
 const KEP: &str = "keps/sig-node/1234-frob";
@@ -36,15 +36,6 @@ fn check(r: &Repo, base: &str, extra: &[&str]) -> (i32, Value, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out.status.code().unwrap(), doc, stderr)
-}
-
-fn severities(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| format!("{} {}", f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()))
-        .collect()
 }
 
 #[test]

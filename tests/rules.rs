@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Repo, beta_yaml, kep_yaml, readme, rules};
+use common::{Repo, beta_yaml, kep_yaml, readme, rules, severities};
 
 const KEP: &str = "keps/sig-node/1234-frob";
 const H1: &str = "- 2021-01-01: alpha in v1.20";
@@ -373,13 +373,7 @@ fn change_to(status: &str, stage: &str, latest: &str, milestones: &[(&str, &str)
         &readme("S.", &["Answered."], &[H1, H2]),
     );
     r.commit("change");
-    let (_, doc) = r.check_json(&base, "HEAD");
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| format!("{} {}", f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()))
-        .collect()
+    severities(&r.check_json(&base, "HEAD").1)
 }
 
 const ALPHA: &[(&str, &str)] = &[("alpha", "v1.20")];

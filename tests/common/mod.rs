@@ -107,6 +107,16 @@ pub fn rules(doc: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `<rule> <severity>` of each of a JSON document's findings, in order.
+pub fn severities(doc: &Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}", f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect()
+}
+
 /// A `kep.yaml`. `milestones` are `(stage, milestone)` pairs.
 pub fn kep_yaml(number: &str, status: &str, stage: &str, latest: &str, milestones: &[(&str, &str)]) -> String {
     let mut s = format!(
