@@ -174,16 +174,15 @@ impl Policy {
             None => anyhow::anyhow!("{origin}: {message}"),
         };
         // An empty file, or one holding only comments, is the default policy.
-        let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| at(line_of(&e), message_of(&e)))?;
-        if value.is_null() {
+        let raw: Option<RawPolicy> = serde_yaml::from_str(text).map_err(|e| at(line_of(&e), message_of(&e)))?;
+        let Some(raw) = raw else {
             return Ok(Policy {
                 origin: origin.to_owned(),
                 ..Policy::default()
             });
-        }
-        let raw: RawPolicy = serde_yaml::from_str(text).map_err(|e| at(line_of(&e), message_of(&e)))?;
-        let lines = Metadata::parse(text, 0).ok();
-        let key_line = |path: &[&str]| lines.as_ref().and_then(|m| m.key_line(path));
+        };
+        // Lines are only needed to report a setting that parsed but is not acceptable.
+        let key_line = |path: &[&str]| Metadata::parse(text, 0).ok().and_then(|m| m.key_line(path));
 
         let mut policy = Policy {
             origin: origin.to_owned(),
@@ -418,6 +417,7 @@ mod tests {
         for rule in rules::ALL {
             let id = rule.info().id;
             assert_eq!(p.level(id), d.level(id), "{id}");
+            assert!(DEFAULT_TEXT.contains(&format!("\n  {id}:\n")), "`init` lists {id}");
         }
     }
 

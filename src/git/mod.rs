@@ -102,12 +102,13 @@ impl Objects<'_> {
     }
 }
 
-/// [`RepoFiles`] over two trees, each file read at most once.
+/// [`RepoFiles`] over two trees, each file and directory listing read at most once.
 pub struct TreeFiles<'a> {
     objects: Objects<'a>,
     new_tree: ObjectId,
     base_tree: Option<ObjectId>,
     cache: std::cell::RefCell<std::collections::HashMap<(bool, String), Option<String>>>,
+    dirs: std::cell::RefCell<std::collections::HashMap<String, Vec<String>>>,
 }
 
 impl<'a> TreeFiles<'a> {
@@ -117,6 +118,7 @@ impl<'a> TreeFiles<'a> {
             new_tree,
             base_tree,
             cache: Default::default(),
+            dirs: Default::default(),
         }
     }
 
@@ -145,6 +147,17 @@ impl RepoFiles for TreeFiles<'_> {
     }
 
     fn new_dirs(&self, path: &str) -> Result<Vec<String>> {
+        if let Some(hit) = self.dirs.borrow().get(path) {
+            return Ok(hit.clone());
+        }
+        let dirs = self.list_dirs(path)?;
+        self.dirs.borrow_mut().insert(path.to_owned(), dirs.clone());
+        Ok(dirs)
+    }
+}
+
+impl TreeFiles<'_> {
+    fn list_dirs(&self, path: &str) -> Result<Vec<String>> {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let dir = match parts.is_empty() {
             true => Some(self.new_tree),
