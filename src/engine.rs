@@ -1,6 +1,9 @@
 //! The data path: revisions -> changed KEPs (git) -> old/new snapshots (parsing) -> rules ->
 //! findings.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use anyhow::{Result, bail};
 use gix::ObjectId;
 
@@ -8,10 +11,36 @@ use crate::finding::{Finding, Report};
 use crate::git::changes::{DiffState, changed_keps};
 use crate::git::walk::{self, CommitPair};
 use crate::git::{Objects, TreeFiles};
-use crate::kep::KepDiff;
 use crate::kep::metadata::Milestone;
+use crate::kep::readme::Readme;
+use crate::kep::{BlobSource, KepDiff, ReadmeCache, decode_text};
 use crate::policy::{Level, Policy};
 use crate::rules::{self, Context, Scope};
+
+/// What a run keeps from one commit to the next.
+#[derive(Default)]
+pub struct RunState {
+    diff: DiffState,
+    readmes: RefCell<ReadmeCache>,
+}
+
+/// Blobs from the object database, with the run's recently parsed READMEs kept.
+struct Blobs<'a> {
+    objects: Objects<'a>,
+    readmes: &'a RefCell<ReadmeCache>,
+}
+
+impl BlobSource for Blobs<'_> {
+    fn blob(&self, id: &ObjectId) -> Result<Vec<u8>> {
+        self.objects.blob(id)
+    }
+
+    fn readme(&self, id: &ObjectId) -> Result<Rc<Readme>> {
+        self.readmes
+            .borrow_mut()
+            .get_or_parse(id, || Ok(Readme::parse(decode_text(self.objects.blob(id)?), 0)))
+    }
+}
 
 /// Checks the change from `old_tree` (`None`: empty tree) to `new_tree`, reporting findings
 /// against `commit`, in path then rule order.
@@ -21,14 +50,18 @@ pub fn check_trees(
     commit: ObjectId,
     old_tree: Option<ObjectId>,
     new_tree: ObjectId,
-    state: &mut DiffState,
+    state: &mut RunState,
     report: &mut Report,
 ) -> Result<()> {
-    let changed = changed_keps(objects, &policy.layout, old_tree, new_tree, state)?;
+    let changed = changed_keps(objects, &policy.layout, old_tree, new_tree, &mut state.diff)?;
     let repo = TreeFiles::new(objects, new_tree, old_tree);
+    let blobs = Blobs {
+        objects,
+        readmes: &state.readmes,
+    };
     let mut findings: Vec<Finding> = Vec::new();
     for change in &changed {
-        let diff = KepDiff::load(change, &objects)?;
+        let diff = KepDiff::load(change, &blobs)?;
         let cx = Context {
             commit,
             diff: &diff,
@@ -139,7 +172,7 @@ pub fn check_against(
     } else {
         policy
     };
-    check_trees(objects, policy, head, Some(old), new, &mut DiffState::default(), report)
+    check_trees(objects, policy, head, Some(old), new, &mut RunState::default(), report)
 }
 
 /// Checks commit `head` against its first parent (a root commit against the empty tree), judged
@@ -163,15 +196,7 @@ pub fn check_commit(objects: Objects<'_>, head: ObjectId, policy: Option<&Policy
         Some(parent) => check_against(objects, policy, parent, head, &mut report)?,
         None => {
             let tree = objects.commit_tree(&head)?;
-            check_trees(
-                objects,
-                policy,
-                head,
-                None,
-                tree,
-                &mut DiffState::default(),
-                &mut report,
-            )?;
+            check_trees(objects, policy, head, None, tree, &mut RunState::default(), &mut report)?;
         }
     }
     Ok(report)
@@ -186,7 +211,7 @@ pub fn audit(
     mut progress: impl FnMut(),
 ) -> Result<Report> {
     let mut report = Report::default();
-    let mut state = DiffState::default();
+    let mut state = RunState::default();
     for pair in commits {
         let new = objects.commit_tree(&pair.commit)?;
         let old = pair.parent.map(|p| objects.commit_tree(&p)).transpose()?;

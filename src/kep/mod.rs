@@ -5,6 +5,8 @@ pub mod metadata;
 pub mod readme;
 
 use std::cell::OnceCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
 
 use anyhow::Result;
 use gix::ObjectId;
@@ -75,6 +77,11 @@ impl KepPath {
 }
 
 impl Layout {
+    /// Where kepval looks for a KEP's PRR approval file: by owning SIG and `kep-number`.
+    pub fn prr_file(&self, owning_sig: &str, number: &str) -> String {
+        format!("{}/{}/{owning_sig}/{number}.yaml", self.root, self.prr_group)
+    }
+
     /// Classifies a path given as components relative to [`Layout::root`]. Legacy candidates still
     /// need their content checked for front matter.
     pub fn classify(&self, rel: &[&str]) -> Option<(KepPath, FileRole)> {
@@ -160,6 +167,45 @@ pub struct ChangedKep {
 /// Reads blobs for the snapshots; implemented by the git layer.
 pub trait BlobSource {
     fn blob(&self, id: &ObjectId) -> Result<Vec<u8>>;
+
+    /// The README in blob `id`, parsed; a source that sees many commits may keep recent ones.
+    fn readme(&self, id: &ObjectId) -> Result<Rc<Readme>> {
+        Ok(Rc::new(Readme::parse(decode_text(self.blob(id)?), 0)))
+    }
+}
+
+/// The most recently used parsed READMEs by blob id: a run over many commits meets the same
+/// README blob again as the next change's old side. Bounded, as histories hold thousands.
+pub struct ReadmeCache {
+    entries: VecDeque<(ObjectId, Rc<Readme>)>,
+    capacity: usize,
+}
+
+impl Default for ReadmeCache {
+    fn default() -> Self {
+        ReadmeCache {
+            entries: VecDeque::new(),
+            capacity: 256,
+        }
+    }
+}
+
+impl ReadmeCache {
+    /// The README of blob `id`, parsed by `parse` unless it is cached.
+    pub fn get_or_parse(&mut self, id: &ObjectId, parse: impl FnOnce() -> Result<Readme>) -> Result<Rc<Readme>> {
+        if let Some(i) = self.entries.iter().position(|(k, _)| k == id) {
+            let entry = self.entries.remove(i).expect("index from position");
+            let readme = entry.1.clone();
+            self.entries.push_back(entry);
+            return Ok(readme);
+        }
+        let readme = Rc::new(parse()?);
+        if self.entries.len() == self.capacity {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((*id, readme.clone()));
+        Ok(readme)
+    }
 }
 
 /// Files of the repository around a KEP, for rules that look beyond it (groups, PRR approval
@@ -199,7 +245,7 @@ pub struct Snapshot<'a> {
     pub kep: KepPath,
     pub files: KepFiles,
     pub metadata: MetadataState,
-    readme: OnceCell<Option<Readme>>,
+    readme: OnceCell<Option<Rc<Readme>>>,
     /// A legacy KEP's file, already read for its front matter.
     legacy_text: Option<String>,
     blobs: &'a dyn BlobSource,
@@ -251,17 +297,17 @@ impl<'a> Snapshot<'a> {
     /// The README, read and sectioned on first use; `None` when there is no readable README.
     pub fn readme(&self) -> Result<Option<&Readme>> {
         if let Some(r) = self.readme.get() {
-            return Ok(r.as_ref());
+            return Ok(r.as_deref());
         }
         let loaded = match (&self.legacy_text, self.files.readme) {
             (Some(text), _) => {
                 let body = metadata::split_front_matter(text).map_or(0, |(_, _, b)| b);
-                Some(Readme::parse(text.clone(), body))
+                Some(Rc::new(Readme::parse(text.clone(), body)))
             }
-            (None, Some(FileEntry { id, is_file: true })) => Some(Readme::parse(decode_text(self.blobs.blob(&id)?), 0)),
+            (None, Some(FileEntry { id, is_file: true })) => Some(self.blobs.readme(&id)?),
             _ => None,
         };
-        Ok(self.readme.get_or_init(|| loaded).as_ref())
+        Ok(self.readme.get_or_init(|| loaded).as_deref())
     }
 
     /// The KEP's number: `kep-number` from the metadata, else the directory's number, else a

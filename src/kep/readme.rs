@@ -36,16 +36,15 @@ impl Readme {
     /// Parses `text`; the bytes before `body_start` (a legacy KEP's front matter) are not Markdown
     /// and are blanked so that line numbers stay those of the file.
     pub fn parse(text: String, body_start: usize) -> Readme {
-        let markdown: String = if body_start == 0 {
-            text.clone()
+        let headings = if body_start == 0 {
+            parse_headings(&text)
         } else {
             let head: String = text[..body_start]
                 .chars()
                 .map(|c| if c == '\n' { '\n' } else { ' ' })
                 .collect();
-            head + &text[body_start..]
+            parse_headings(&(head + &text[body_start..]))
         };
-        let headings = parse_headings(&markdown);
         Readme { text, headings }
     }
 
@@ -61,13 +60,33 @@ impl Readme {
     pub fn section(&self, title: &str) -> Option<Section<'_>> {
         let wanted = title.trim().to_lowercase();
         let i = self.headings.iter().position(|h| h.title.to_lowercase() == wanted)?;
+        Some(self.section_at(i))
+    }
+
+    /// The sections of the level-`level` headings inside section `title` (such as the `######`
+    /// questions of a PRR subsection); `None` when there is no section `title`.
+    pub fn subsections(&self, title: &str, level: u8) -> Option<Vec<Section<'_>>> {
+        let wanted = title.trim().to_lowercase();
+        let i = self.headings.iter().position(|h| h.title.to_lowercase() == wanted)?;
+        let parent = self.headings[i].level;
+        Some(
+            (i + 1..self.headings.len())
+                .take_while(|&j| self.headings[j].level > parent)
+                .filter(|&j| self.headings[j].level == level)
+                .map(|j| self.section_at(j))
+                .collect(),
+        )
+    }
+
+    /// The section of heading `i`: up to the next heading of the same or a higher level.
+    fn section_at(&self, i: usize) -> Section<'_> {
         let h = &self.headings[i];
         let end = self.headings[i + 1..]
             .iter()
             .find(|n| n.level <= h.level)
             .map_or(self.text.len(), |n| n.start);
         let body = self.text.get(h.body_start..end.max(h.body_start)).unwrap_or("");
-        Some(Section { heading: h, body })
+        Section { heading: h, body }
     }
 
     /// The text of 1-based line `line`.
@@ -179,6 +198,16 @@ mod tests {
         assert_eq!(a.body, "a1\n### A.1\na2\n");
         assert_eq!(r.section(" B ").unwrap().body, "b\n");
         assert!(r.section("C").is_none());
+    }
+
+    #[test]
+    fn subsections_are_the_headings_of_a_level_inside_a_section() {
+        let r = readme("## PRR\n### A\n###### q1\nans\n###### q2\n### B\n###### q3\nx\n## Next\n");
+        let qs = r.subsections("a", 6).unwrap();
+        let got: Vec<(&str, &str)> = qs.iter().map(|s| (s.heading.title.as_str(), s.body)).collect();
+        assert_eq!(got, vec![("q1", "ans\n"), ("q2", "")]);
+        assert_eq!(r.subsections("B", 6).unwrap().len(), 1);
+        assert!(r.subsections("C", 6).is_none());
     }
 
     #[test]
