@@ -40,7 +40,7 @@ pub enum Command {
         /// A rule id, such as `implementation-history`.
         rule: Option<String>,
     },
-    /// Check KEPs as they stand in a revision's tree (their metadata, as kepval does).
+    /// Check KEPs as they stand in a revision's tree, as kepval does: metadata, PRR approvals, PRR answers, template headings.
     Validate(ValidateArgs),
     /// Write a commented default policy file, `.kepguard.yaml`, to start from.
     Init {

@@ -17,12 +17,24 @@ use crate::git::{Repo, walk};
 use crate::policy::Policy;
 
 const KEP_DIR: &str = "keps/sig-node/4242-pod-frobnication";
+const PRR_FILE: &str = "keps/prod-readiness/sig-node/4242.yaml";
+
+/// The PRR approval file once `stages` are approved.
+fn prr(stages: &[&str]) -> String {
+    let approvals: String = stages
+        .iter()
+        .map(|s| format!("{s}:\n  approver: \"@wojtek-t\"\n"))
+        .collect();
+    format!("kep-number: 4242\n{approvals}")
+}
 
 /// One step of the demo history.
 struct Step {
     message: &'static str,
     kep_yaml: String,
     readme: String,
+    /// The PRR approval file: the stages a PRR approver has signed off.
+    prr: String,
 }
 
 pub fn run(keep: Option<&Path>, color: bool) -> Result<ExitCode> {
@@ -90,6 +102,7 @@ pub fn build(dir: &Path) -> Result<ObjectId> {
         );
         files.insert(format!("{KEP_DIR}/kep.yaml"), step.kep_yaml);
         files.insert(format!("{KEP_DIR}/README.md"), step.readme);
+        files.insert(PRR_FILE.to_owned(), step.prr);
         let tree = write_tree(&repo, &files)?;
         let time = format!("{} +0000", 1_714_000_000 + i as u64 * 86_400 * 30);
         let sig = gix::actor::SignatureRef {
@@ -288,6 +301,25 @@ A kubelet that crashes mid-frobnication retries on start; running workloads are 
 ###### How can an operator determine if the feature is in use by workloads?
 
 `kubelet_pod_frobnications_total` is non-zero.
+
+### Dependencies
+
+###### Does this feature depend on any specific services running in the cluster?
+
+No.
+
+### Scalability
+
+###### Will enabling / using this feature result in any new API calls?
+
+No: the kubelet acts on the pod it already watches.
+
+### Troubleshooting
+
+###### What are other known failure modes?
+
+A pod whose container runtime lacks frobnication support stays unfrobnicated; the kubelet
+logs a warning and records an event.
 "#;
 
 fn steps() -> Vec<Step> {
@@ -304,31 +336,37 @@ fn steps() -> Vec<Step> {
             message: "KEP-4242: add Pod Frobnication as implementable for alpha",
             kep_yaml: kep_yaml("alpha", "v1.30", &alpha),
             readme: readme(SUMMARY, "", h1),
+            prr: prr(&["alpha"]),
         },
         Step {
             message: "KEP-4242: graduate to beta in v1.31",
             kep_yaml: kep_yaml("beta", "v1.31", &beta),
             readme: readme(SUMMARY, PRR_BETA, h2),
+            prr: prr(&["alpha", "beta"]),
         },
         Step {
             message: "KEP-4242: clarify the summary",
             kep_yaml: kep_yaml("beta", "v1.31", &beta),
             readme: readme(SUMMARY_TYPO, PRR_BETA, h2),
+            prr: prr(&["alpha", "beta"]),
         },
         Step {
             message: "KEP-4242: graduate to stable in v1.32",
             kep_yaml: kep_yaml("stable", "v1.32", &stable),
             readme: readme(SUMMARY_TYPO, PRR_BETA, h3),
+            prr: prr(&["alpha", "beta", "stable"]),
         },
         Step {
             message: "KEP-4242: retarget to v1.33",
             kep_yaml: kep_yaml("stable", "v1.33", &stable),
             readme: readme(SUMMARY_TYPO, PRR_BETA, h4_comment),
+            prr: prr(&["alpha", "beta", "stable"]),
         },
         Step {
             message: "KEP-4242: move back to beta",
             kep_yaml: kep_yaml("beta", "v1.33", &stable),
             readme: readme(SUMMARY_TYPO, PRR_BETA, h5),
+            prr: prr(&["alpha", "beta", "stable"]),
         },
     ]
 }

@@ -22,6 +22,12 @@ use crate::rules;
 pub const FILE: &str = ".kepguard.yaml";
 
 /// What `kepguard init` writes: every setting at its default, commented.
+/// The release from which Production Readiness Review is required upstream.
+pub const PRR_REQUIRED_SINCE: Milestone = Milestone { major: 1, minor: 21 };
+
+/// The rules that take a `since` option: they apply to KEPs targeting that milestone or later.
+pub const SINCE_RULES: &[&str] = &["prr-on-graduation", "prr-approval", "prr-complete"];
+
 pub const DEFAULT_TEXT: &str = include_str!("policy_default.yaml");
 
 /// How a rule's findings are reported.
@@ -76,8 +82,8 @@ pub struct Policy {
     /// Whether `Kepguard-Allow:` commit trailers may waive findings.
     pub trailers: bool,
     pub when: When,
-    /// `prr-on-graduation` applies from this milestone on.
-    pub prr_since: Milestone,
+    /// Per rule with a `since` option: the milestone it applies from, where not the default.
+    since: BTreeMap<&'static str, Milestone>,
     levels: BTreeMap<&'static str, Level>,
     pub allow: Vec<Allow>,
     /// Waivers from commit trailers, with the commit that carried each.
@@ -93,7 +99,7 @@ impl Default for Policy {
             template: "keps/NNNN-kep-template/README.md".into(),
             trailers: false,
             when: When::Lifecycle,
-            prr_since: Milestone { major: 1, minor: 21 },
+            since: BTreeMap::new(),
             levels: BTreeMap::new(),
             allow: Vec::new(),
             trailer_allow: Vec::new(),
@@ -229,10 +235,10 @@ impl Policy {
                 policy.when = when;
             }
             if let Some(MilestoneText(since)) = settings.since {
-                if id != "prr-on-graduation" {
+                if !SINCE_RULES.contains(&id) {
                     return Err(option_error("since"));
                 }
-                policy.prr_since = since;
+                policy.since.insert(id, since);
             }
         }
         for entry in raw.allow {
@@ -278,6 +284,11 @@ impl Policy {
             return Ok(Policy::default());
         };
         Policy::parse(&text, &format!("{FILE} at {short}"))
+    }
+
+    /// The milestone from which rule `id` (one of [`SINCE_RULES`]) applies.
+    pub fn since(&self, id: &str) -> Milestone {
+        self.since.get(id).copied().unwrap_or(PRR_REQUIRED_SINCE)
     }
 
     /// The level rule `id` runs at: the policy's, else the rule's default.
@@ -402,7 +413,7 @@ mod tests {
                 &p.template,
                 p.trailers,
                 p.when,
-                p.prr_since
+                SINCE_RULES.iter().map(|id| p.since(id)).collect::<Vec<_>>()
             ),
             (
                 &d.layout.root,
@@ -410,7 +421,7 @@ mod tests {
                 &d.template,
                 d.trailers,
                 d.when,
-                d.prr_since
+                SINCE_RULES.iter().map(|id| d.since(id)).collect::<Vec<_>>()
             )
         );
         assert!(p.allow.is_empty());
@@ -461,7 +472,8 @@ mod tests {
         );
         assert!(p.trailers);
         assert_eq!(p.when, When::Any);
-        assert_eq!(p.prr_since, Milestone { major: 1, minor: 30 });
+        assert_eq!(p.since("prr-on-graduation"), Milestone { major: 1, minor: 30 });
+        assert_eq!(p.since("prr-approval"), PRR_REQUIRED_SINCE);
         assert_eq!(p.level("prr-on-graduation"), Level::Warning);
         assert_eq!(p.level("stage-monotonic"), Level::Off);
         assert_eq!(p.level("implementation-history"), Level::Error);

@@ -354,14 +354,25 @@ fn pull_request(f: &Branches) -> Value {
     json!({"pull_request": {"base": {"sha": f.main}, "head": {"sha": f.feature}}})
 }
 
+/// The line of the fixture's bad README where its Implementation History starts.
+fn history_line() -> usize {
+    common::readme("S.", &["Answered."], &["- a"])
+        .lines()
+        .position(|l| l == "## Implementation History")
+        .unwrap()
+        + 1
+}
+
 /// The one annotation the fixture's bad commit gets.
 fn assert_history_annotation(o: &Outcome) {
     let annotations = o.annotations();
     assert_eq!(annotations.len(), 1, "{o:#?}");
     let a = annotations[0];
     assert!(
-        a.starts_with(&format!("::error file={BRANCHES_KEP}/README.md,line=20,"))
-            && a.contains(",title=kepguard implementation-history::"),
+        a.starts_with(&format!(
+            "::error file={BRANCHES_KEP}/README.md,line={},",
+            history_line()
+        )) && a.contains(",title=kepguard implementation-history::"),
         "{a}"
     );
 }
@@ -375,7 +386,8 @@ fn pull_request_annotates_summarises_and_fails() {
     assert_history_annotation(&o);
     assert!(o.summary.contains("implementation-history"), "{}", o.summary);
     assert!(
-        o.summary.contains(&format!("`{BRANCHES_KEP}/README.md:20`")),
+        o.summary
+            .contains(&format!("`{BRANCHES_KEP}/README.md:{}`", history_line())),
         "{}",
         o.summary
     );

@@ -227,6 +227,12 @@ fn explain_lists_rules_and_prints_their_docs() {
         "stage-monotonic",
         "prr-on-graduation",
         "kep-metadata",
+        "prr-approval",
+        "prr-complete",
+        "template-sections",
+        "status-transition",
+        "milestone-monotonic",
+        "stage-skip",
     ] {
         assert!(list.contains(id), "{list}");
     }
@@ -255,6 +261,14 @@ fn demo_shows_each_rule_and_exits_0() {
         assert!(text.contains(id), "{text}");
     }
     assert!(text.contains("kepguard: 3 errors"), "{text}");
+    // The README shows exactly what a newcomer's first command prints.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let shown = readme
+        .split_once("The demo prints:\n\n```text\n")
+        .and_then(|(_, rest)| rest.split_once("```\n"))
+        .map(|(block, _)| block)
+        .expect("README has the demo block");
+    assert_eq!(shown, text, "README's demo block is out of date");
 
     // --keep leaves a repository that audit reads the same way.
     let kept = dir.path().join("kept.git");

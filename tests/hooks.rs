@@ -5,7 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::{clone_corpus, git_in, git_out, kep_yaml, kepguard_in, readme};
+use common::{clone_corpus, git_in, git_out, kep_yaml, kepguard_in, prr_approval, readme};
 
 const KEP: &str = "keps/sig-node/1234-frob";
 const H1: &str = "- alpha in v1.30";
@@ -50,6 +50,9 @@ impl Server {
         )
         .unwrap();
         std::fs::write(dir.join("README.md"), readme("S.", prr, history)).unwrap();
+        let prr_dir = self.work.join("keps/prod-readiness/sig-node");
+        std::fs::create_dir_all(&prr_dir).unwrap();
+        std::fs::write(prr_dir.join("1234.yaml"), prr_approval("1234")).unwrap();
     }
 
     fn commit(&self, message: &str) -> String {

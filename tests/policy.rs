@@ -215,6 +215,20 @@ fn a_custom_kep_root() {
     let base = r.commit("add");
     r.kep(dir, &beta_yaml("1234", "v1.21"), &readme("S.", &["Answered."], &[H1]));
     r.commit("beta");
+    // The approval sits in the default PRR directory, not the policy's.
+    let (code, doc, _) = check(&r, &base, &[]);
+    assert_eq!(
+        (code, rules(&doc)),
+        (1, vec!["implementation-history".to_owned(), "prr-approval".to_owned()])
+    );
+    assert!(
+        doc["findings"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("proposals/prr/sig-node/1234.yaml")
+    );
+    r.write("proposals/prr/sig-node/1234.yaml", &common::prr_approval("1234"));
+    r.commit("approval where the policy says");
     let (code, doc, _) = check(&r, &base, &[]);
     assert_eq!((code, rules(&doc)), (1, vec!["implementation-history".to_owned()]));
     assert_eq!(doc["findings"][0]["kep"], dir);

@@ -4,17 +4,20 @@
 mod implementation_history;
 mod kep_metadata;
 mod milestone_monotonic;
+mod prr_approval;
+mod prr_complete;
 mod prr_on_graduation;
 mod stage_monotonic;
 mod stage_skip;
 mod status_transition;
+mod template_sections;
 
 use anyhow::Result;
 use gix::ObjectId;
 
 use crate::finding::{Finding, Location, Severity};
 use crate::kep::RepoFiles;
-use crate::kep::metadata::{Metadata, render_scalar, values_equal};
+use crate::kep::metadata::{Metadata, Milestone, Status, render_scalar, values_equal};
 use crate::kep::readme::{Heading, section_gained_line};
 use crate::kep::{KepDiff, Snapshot};
 use crate::policy::Policy;
@@ -60,6 +63,9 @@ pub static ALL: &[&dyn Rule] = &[
     &stage_monotonic::StageMonotonic,
     &prr_on_graduation::PrrOnGraduation,
     &kep_metadata::KepMetadata,
+    &prr_approval::PrrApproval,
+    &prr_complete::PrrComplete,
+    &template_sections::TemplateSections,
     &status_transition::StatusTransition,
     &milestone_monotonic::MilestoneMonotonic,
     &stage_skip::StageSkip,
@@ -168,6 +174,14 @@ pub fn section_update(
         return Ok(SectionUpdate::Gained);
     }
     Ok(SectionUpdate::Unchanged(heading_location(new, section.heading)?))
+}
+
+/// Whether Production Readiness Review applies to a KEP, as kepval decides: it is implementable or
+/// implemented and its `latest-milestone` is `since` or later. A missing or unreadable milestone
+/// does not exempt it.
+pub fn prr_required(meta: &Metadata, since: Milestone) -> bool {
+    matches!(meta.status(), Some(Status::Implementable | Status::Implemented))
+        && meta.milestone("latest-milestone", None).is_none_or(|m| m >= since)
 }
 
 /// The keys whose change makes a lifecycle change.

@@ -51,7 +51,7 @@ impl Rule for PrrOnGraduation {
         if latest
             .as_deref()
             .and_then(Milestone::parse)
-            .is_some_and(|m| m < cx.policy.prr_since)
+            .is_some_and(|m| m < cx.policy.since(INFO.id))
         {
             return Ok(());
         }

@@ -49,10 +49,24 @@ impl Repo {
         self.git(&["rev-parse", "HEAD"]).trim().to_owned()
     }
 
-    /// Writes a directory KEP.
+    /// Writes a directory KEP, and where its metadata names an owning SIG and number, a PRR
+    /// approval file for every stage in the default PRR directory under the KEP's root.
     pub fn kep(&self, dir: &str, yaml: &str, readme: &str) -> &Repo {
         self.write(&format!("{dir}/kep.yaml"), yaml)
-            .write(&format!("{dir}/README.md"), readme)
+            .write(&format!("{dir}/README.md"), readme);
+        let field = |key: &str| {
+            yaml.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+                .map(|v| v.trim().trim_matches('"').to_owned())
+        };
+        if let (Some(sig), Some(number)) = (field("owning-sig"), field("kep-number")) {
+            let root = dir.split('/').next().unwrap();
+            self.write(
+                &format!("{root}/prod-readiness/{sig}/{number}.yaml"),
+                &prr_approval(&number),
+            );
+        }
+        self
     }
 
     pub fn kepguard(&self, args: &[&str]) -> Output {
@@ -121,12 +135,20 @@ pub fn severities(doc: &Value) -> Vec<String> {
 pub fn kep_yaml(number: &str, status: &str, stage: &str, latest: &str, milestones: &[(&str, &str)]) -> String {
     let mut s = format!(
         "title: Test KEP\nkep-number: {number}\nauthors:\n  - \"@jane\"\nowning-sig: sig-node\nstatus: {status}\n\
-         creation-date: 2021-01-01\napprovers:\n  - \"@oscar\"\nstage: {stage}\nlatest-milestone: \"{latest}\"\nmilestone:\n"
+         creation-date: 2021-01-01\napprovers:\n  - \"@oscar\"\nfeature-gates:\n  - name: Frob\n    components:\n      - kubelet\n\
+         disable-supported: true\nmetrics:\n  - frob_total\nstage: {stage}\nlatest-milestone: \"{latest}\"\nmilestone:\n"
     );
     for (st, m) in milestones {
         s.push_str(&format!("  {st}: \"{m}\"\n"));
     }
     s
+}
+
+/// A PRR approval file approving every stage by `@wojtek-t`.
+pub fn prr_approval(number: &str) -> String {
+    format!(
+        "kep-number: {number}\nalpha:\n  approver: \"@wojtek-t\"\nbeta:\n  approver: \"@wojtek-t\"\nstable:\n  approver: \"@wojtek-t\"\n"
+    )
 }
 
 /// KEP `number` graduated to beta in `latest`, after alpha in v1.20.
@@ -140,17 +162,27 @@ pub fn beta_yaml(number: &str, latest: &str) -> String {
     )
 }
 
-/// A README in the template's shape; `history` and `prr` are the visible lines of those sections.
+/// A README in the template's shape, every PRR question of every stage answered; `history` and
+/// `prr` are the visible lines of those sections (`prr` added to the first answer).
 pub fn readme(summary: &str, prr: &[&str], history: &[&str]) -> String {
     format!(
         "# KEP: Test\n\n## Summary\n\n{summary}\n\n## Production Readiness Review Questionnaire\n\n\
          ### Feature Enablement and Rollback\n\n<!--\nThis section must be completed when targeting alpha.\n-->\n\n\
          ###### How can this feature be enabled / disabled in a live cluster?\n\nFeature gate.\n\n{}\n\
+         {PRR_BETA_ANSWERS}\
          ## Implementation History\n\n<!--\nMajor milestones go here.\n-->\n\n{}\n\n## Drawbacks\n\nNone.\n",
         prr.join("\n"),
         history.join("\n")
     )
 }
+
+/// The PRR subsections beta adds, each question answered.
+pub const PRR_BETA_ANSWERS: &str = "### Rollout, Upgrade and Rollback Planning\n\n\
+     ###### How can a rollout or rollback fail? Can it impact already running workloads?\n\nIt cannot.\n\n\
+     ### Monitoring Requirements\n\n###### How can an operator determine if the feature is in use by workloads?\n\nA metric.\n\n\
+     ### Dependencies\n\n###### Does this feature depend on any specific services running in the cluster?\n\nNo.\n\n\
+     ### Scalability\n\n###### Will enabling / using this feature result in any new API calls?\n\nNo.\n\n\
+     ### Troubleshooting\n\n###### What are other known failure modes?\n\nNone known.\n\n";
 
 /// A bare clone of the corpus bundle (`../shared/corpus/`) at `dir/name`; `None`, with a skip
 /// message, where the bundle is absent.
