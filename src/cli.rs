@@ -356,7 +356,7 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
     let bar = progress_bar(commits.len() as u64);
     // History is judged by the policy at the audited tip.
     let policy = Policy::at_commit(objects, tip)?;
-    let report = engine::audit(objects, &policy, &commits, || bar.inc(1))?;
+    let report = engine::audit(&repo.repo.objects, &policy, &commits, &|| bar.inc(1))?;
     bar.finish_and_clear();
     emit(&report, &args.output)
 }

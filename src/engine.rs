@@ -3,6 +3,8 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Result, bail};
 use gix::ObjectId;
@@ -202,16 +204,76 @@ pub fn check_commit(objects: Objects<'_>, head: ObjectId, policy: Option<&Policy
     Ok(report)
 }
 
-/// Checks each commit against its first parent, in the order given, under one policy (with
-/// trailers enabled, each commit's own trailers). `progress` is told after each.
-pub fn audit(
+/// Commits one worker takes at a time: small enough to balance uneven commits between workers,
+/// large enough that a worker's README cache sees a KEP touched again.
+const BATCH: usize = 32;
+
+/// Checks each commit against its first parent under one policy (with trailers enabled, each
+/// commit's own trailers), reporting in the order given. Batches of commits go to one worker per
+/// core, each with its own handle on `store`; `progress` is told after each commit.
+pub fn audit<S>(store: &S, policy: &Policy, commits: &[CommitPair], progress: &(dyn Fn() + Sync)) -> Result<Report>
+where
+    S: gix::objs::Find + Clone + Send,
+{
+    let batches = commits.len().div_ceil(BATCH);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(batches);
+    if workers <= 1 {
+        let mut report = Report::default();
+        audit_batch(
+            Objects(store),
+            policy,
+            commits,
+            &mut RunState::default(),
+            progress,
+            &mut report,
+        )?;
+        return Ok(report);
+    }
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<(usize, Result<Report>)>> = Mutex::new(Vec::with_capacity(batches));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let store = store.clone();
+            let (next, done) = (&next, &done);
+            scope.spawn(move || {
+                let objects = Objects(&store);
+                let mut state = RunState::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(batch) = commits.chunks(BATCH).nth(i) else {
+                        break;
+                    };
+                    let mut report = Report::default();
+                    let result =
+                        audit_batch(objects, policy, batch, &mut state, progress, &mut report).map(|()| report);
+                    let failed = result.is_err();
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push((i, result));
+                    if failed {
+                        // Nothing after a failure is reported; let the other workers stop too.
+                        next.store(batches, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    let mut report = Report::default();
+    for (_, result) in done {
+        report.absorb(result?);
+    }
+    Ok(report)
+}
+
+fn audit_batch(
     objects: Objects<'_>,
     policy: &Policy,
     commits: &[CommitPair],
-    mut progress: impl FnMut(),
-) -> Result<Report> {
-    let mut report = Report::default();
-    let mut state = RunState::default();
+    state: &mut RunState,
+    progress: &(dyn Fn() + Sync),
+    report: &mut Report,
+) -> Result<()> {
     for pair in commits {
         let new = objects.commit_tree(&pair.commit)?;
         let old = pair.parent.map(|p| objects.commit_tree(&p)).transpose()?;
@@ -222,8 +284,8 @@ pub fn audit(
         } else {
             policy
         };
-        check_trees(objects, policy, pair.commit, old, new, &mut state, &mut report)?;
+        check_trees(objects, policy, pair.commit, old, new, state, report)?;
         progress();
     }
-    Ok(report)
+    Ok(())
 }

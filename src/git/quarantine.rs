@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use gix::objs::{Exists, Find};
 
+#[derive(Clone)]
 pub struct Layered {
     quarantine: Option<gix::odb::Handle>,
     main: gix::OdbHandle,

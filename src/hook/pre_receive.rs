@@ -350,7 +350,7 @@ fn check_updates(
                     None => existing_tips.insert(git::ref_tips(repo, None)?),
                 };
                 let commits = walk::commits(objects, new, hidden, false)?;
-                report.absorb(engine::audit(objects, &policy, &commits, || {})?);
+                report.absorb(engine::audit(&layered, &policy, &commits, &|| {})?);
             }
         }
         for finding in &mut report.findings[before..] {
