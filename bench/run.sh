@@ -22,14 +22,14 @@ kg=$PWD/target/release/kepguard
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-git clone --quiet --bare "$bundle" "$work/k.git"
+git -c init.defaultBranch=master clone --quiet --bare "$bundle" "$work/k.git"
 cd "$work/k.git"
 commits=$(git rev-list --first-parent --count HEAD)
 
 # A server holding the history before the pushed commits; the pushed objects are in it already
 # (under refs/bench), and the hook runs as git runs it: in the repository, ref updates on stdin.
 server() { # name, commits pushed
-    git clone --quiet --bare --no-local "$work/k.git" "$work/$1.git"
+    git -c init.defaultBranch=main clone --quiet --bare --no-local "$work/k.git" "$work/$1.git"
     git -C "$work/$1.git" update-ref refs/heads/main "HEAD~$2"
     git -C "$work/$1.git" update-ref refs/bench/head HEAD
     git -C "$work/$1.git" symbolic-ref HEAD refs/heads/main
@@ -40,13 +40,15 @@ server push1000 1000
 
 hf() { # name, commands...
     local name=$1; shift
-    hyperfine --style none --warmup 1 --runs "$runs" --ignore-failure --export-csv "$work/$name.csv" "$@" >/dev/null
+    # kepguard exits 1 on the history's findings; hyperfine's notes go to a log shown on failure.
+    hyperfine --style none --warmup 1 --runs "$runs" --ignore-failure --export-csv "$work/$name.csv" "$@" \
+        >/dev/null 2>"$work/$name.log" || { cat "$work/$name.log" >&2; exit 1; }
 }
 hf audit -N "$kg audit --first-parent --format json" "git log --first-parent -m -p --format=%H HEAD -- keps/"
 hf check -N "$kg check --base HEAD^ --head HEAD --format json" "git diff-tree -r -p HEAD^ HEAD -- keps/"
 hf push1 "cd $work/push1.git && $kg hook pre-receive < $work/push1.stdin"
 hf push1000 "cd $work/push1000.git && $kg hook pre-receive < $work/push1000.stdin"
-rss=$( { /usr/bin/time -f %M "$kg" audit --first-parent --format json >/dev/null; } 2>&1 | tail -1)
+rss=$( { /usr/bin/time -f %M "$kg" audit --first-parent --format json >/dev/null || true; } 2>&1 | tail -1)
 
 median() { awk -F, -v row="$2" 'NR == row + 1 { printf "%.1f", $4 * 1000 }' "$work/$1.csv"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }

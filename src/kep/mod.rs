@@ -175,17 +175,21 @@ pub trait BlobSource {
 }
 
 /// The most recently used parsed READMEs by blob id: a run over many commits meets the same
-/// README blob again as the next change's old side. Bounded, as histories hold thousands.
+/// README blob again as the next change's old side. Bounded by the bytes of text it holds, as
+/// histories hold thousands of READMEs and a README can be large.
 pub struct ReadmeCache {
     entries: VecDeque<(ObjectId, Rc<Readme>)>,
-    capacity: usize,
+    bytes: usize,
+    budget: usize,
 }
 
 impl Default for ReadmeCache {
     fn default() -> Self {
+        // About seventy typical KEP READMEs per worker: keeps a full audit well under 100 MB.
         ReadmeCache {
             entries: VecDeque::new(),
-            capacity: 256,
+            bytes: 0,
+            budget: 4 << 20,
         }
     }
 }
@@ -200,10 +204,15 @@ impl ReadmeCache {
             return Ok(readme);
         }
         let readme = Rc::new(parse()?);
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
+        let size = readme.text().len();
+        if size <= self.budget / 4 {
+            while self.bytes + size > self.budget {
+                let Some((_, old)) = self.entries.pop_front() else { break };
+                self.bytes -= old.text().len();
+            }
+            self.bytes += size;
+            self.entries.push_back((*id, readme.clone()));
         }
-        self.entries.push_back((*id, readme.clone()));
         Ok(readme)
     }
 }
