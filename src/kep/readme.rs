@@ -39,9 +39,10 @@ impl Readme {
         let headings = if body_start == 0 {
             parse_headings(&text)
         } else {
-            let head: String = text[..body_start]
-                .chars()
-                .map(|c| if c == '\n' { '\n' } else { ' ' })
+            // Byte for byte, so that offsets found in the blanked text are offsets into `text`.
+            let head: String = text.as_bytes()[..body_start]
+                .iter()
+                .map(|&b| if b == b'\n' { '\n' } else { ' ' })
                 .collect();
             parse_headings(&(head + &text[body_start..]))
         };
@@ -148,6 +149,12 @@ fn strip_html_comments(text: &str) -> String {
     let mut rest = text;
     while let Some(open) = rest.find("<!--") {
         out.push_str(&rest[..open]);
+        // `<!-->` and `<!--->` are complete, empty comments in HTML and CommonMark.
+        let after = &rest[open + 4..];
+        if let Some(skip) = [">", "->"].iter().find(|end| after.starts_with(**end)).map(|e| e.len()) {
+            rest = &after[skip..];
+            continue;
+        }
         match rest[open + 4..].find("-->") {
             Some(close) => {
                 // Keep the comment's line breaks so that text either side stays on its own line.
