@@ -273,8 +273,17 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         None => repo.default_base()?.1,
     };
     let head = repo.resolve(args.head.as_deref().unwrap_or("HEAD"))?;
-    let report = engine::check_range(repo.objects(), base, head, None)?;
+    let report = engine::check_range(repo.objects(), base, head, None).map_err(|e| shallow(&repo, e))?;
     emit(&report, &args.output)
+}
+
+/// `e`, with what a shallow clone means for it where the repository is one: history beyond its
+/// boundary is missing, not corrupt.
+fn shallow(repo: &Repo, e: anyhow::Error) -> anyhow::Error {
+    match repo.shallow_hint() {
+        "" => e,
+        hint => anyhow::anyhow!("{}{hint}", one_line(&e)),
+    }
 }
 
 /// The event's name and the range it names, with `--base`/`--head` applied.
@@ -342,6 +351,10 @@ fn check_github_event(repo: &Repo, args: &CheckArgs) -> Result<Report> {
 
 fn audit(args: AuditArgs) -> Result<ExitCode> {
     let repo = Repo::open(&args.repo.repo)?;
+    // The history reachable from an unborn HEAD is empty: nothing to audit, not an error.
+    if args.range.is_none() && repo.head_is_unborn() {
+        return emit(&Report::default(), &args.output);
+    }
     let range = args.range.as_deref().unwrap_or("HEAD");
     let (hidden, tip) = match range.split_once("..") {
         Some((_, b)) if b.starts_with('.') => bail!("`{range}`: symmetric ranges (A...B) are not supported, use A..B"),
@@ -352,11 +365,11 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         None => (Vec::new(), repo.resolve(range)?),
     };
     let objects = repo.objects();
-    let commits = walk::commits(objects, tip, &hidden, args.first_parent)?;
+    let commits = walk::commits(objects, tip, &hidden, args.first_parent).map_err(|e| shallow(&repo, e))?;
     let bar = progress_bar(commits.len() as u64);
     // History is judged by the policy at the audited tip.
     let policy = Policy::at_commit(objects, tip)?;
-    let report = engine::audit(&repo.repo.objects, &policy, &commits, &|| bar.inc(1))?;
+    let report = engine::audit(&repo.store, &policy, &commits, &|| bar.inc(1)).map_err(|e| shallow(&repo, e))?;
     bar.finish_and_clear();
     emit(&report, &args.output)
 }
@@ -419,9 +432,22 @@ pub fn fail_on_code(report: &Report, fail_on: FailOn) -> ExitCode {
     ExitCode::from(u8::from(failed))
 }
 
-/// An error and its causes on one line, as every failure is reported.
+/// An error and its causes on one line, as every failure is reported. A cause whose text the line
+/// holds already (gix errors print their sources too) is left out. Causes may quote repository
+/// content (paths, revisions), so no control character reaches the terminal.
 pub fn one_line(e: &anyhow::Error) -> String {
-    format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    report::human::clean(&line)
 }
 
 fn explain(rule: Option<&str>) -> Result<ExitCode> {

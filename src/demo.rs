@@ -56,7 +56,7 @@ pub fn run(keep: Option<&Path>, color: bool) -> Result<ExitCode> {
     let repo = Repo::open(&dir)?;
     let objects = repo.objects();
     let commits = walk::commits(objects, head, &[], true)?;
-    let report = engine::audit(&repo.repo.objects, &Policy::default(), &commits, &|| {})?;
+    let report = engine::audit(&repo.store, &Policy::default(), &commits, &|| {})?;
 
     println!(
         "kepguard demo: a KEP repository with {} commits, audited with",

@@ -1,7 +1,7 @@
 //! Which KEPs a change touches: a tree diff limited to the KEP root, with equal subtrees skipped
 //! by id and blobs read only for the KEPs it finds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context, Result};
 use gix::ObjectId;
@@ -9,15 +9,22 @@ use gix::bstr::ByteSlice;
 use gix::objs::{FindExt, TreeRefIter};
 
 use super::Objects;
-use crate::kep::{BlobSource, ChangedKep, FileEntry, KepFiles, KepKind, KepPath, Layout, decode_text};
+use crate::kep::{
+    BlobSource, ChangedKep, FileEntry, KepFiles, KepKind, KepPath, Layout, MAX_README_BYTES, decode_text,
+};
 
-/// Reusable buffers for tree diffs.
+/// Reusable buffers for tree diffs, and the sizes of KEP blobs seen lately: a run over many
+/// commits meets each blob again as the next change's other side.
 #[derive(Default)]
 pub struct DiffState {
     state: gix::diff::tree::State,
     lhs: Vec<u8>,
     rhs: Vec<u8>,
+    sizes: HashMap<ObjectId, u64>,
 }
+
+/// Blob sizes [`DiffState`] keeps before it starts over.
+const SIZES_KEPT: usize = 4096;
 
 /// The KEPs whose metadata or README differ between `old_tree` (`None`: the empty tree) and
 /// `new_tree`, in path order.
@@ -42,8 +49,10 @@ pub fn changed_keps(
         let hash = new_tree.kind();
         let lhs = tree_iter(objects, old_root, &mut state.lhs, hash)?;
         let rhs = tree_iter(objects, new_root, &mut state.rhs, hash)?;
-        gix::diff::tree(lhs, rhs, &mut state.state, objects, &mut recorder)
-            .with_context(|| format!("cannot diff `{}` between {old_tree:?} and {new_tree}", layout.root))?;
+        gix::diff::tree(lhs, rhs, &mut state.state, objects, &mut recorder).with_context(|| match old_tree {
+            Some(old) => format!("cannot compare `{}` of trees {old} and {new_tree}", layout.root),
+            None => format!("cannot read `{}` of tree {new_tree}", layout.root),
+        })?;
     }
 
     let mut candidates: BTreeMap<KepPath, ()> = BTreeMap::new();
@@ -69,13 +78,17 @@ pub fn changed_keps(
     }
 
     let mut changed = Vec::new();
+    if state.sizes.len() > SIZES_KEPT {
+        state.sizes.clear();
+    }
+    let sizes = &mut state.sizes;
     for kep in candidates.into_keys() {
         let old = old_root
-            .map(|t| kep_files(objects, layout, t, &kep))
+            .map(|t| kep_files(objects, layout, t, &kep, sizes))
             .transpose()?
             .filter(|f| !f.is_empty());
         let new = new_root
-            .map(|t| kep_files(objects, layout, t, &kep))
+            .map(|t| kep_files(objects, layout, t, &kep, sizes))
             .transpose()?
             .filter(|f| !f.is_empty());
         if old != new {
@@ -117,7 +130,13 @@ fn pair_moves(changed: Vec<ChangedKep>) -> Vec<ChangedKep> {
 }
 
 /// The KEP's files in the KEP-root tree `root`. A legacy file counts only when it has front matter.
-fn kep_files(objects: Objects<'_>, layout: &Layout, root: ObjectId, kep: &KepPath) -> Result<KepFiles> {
+fn kep_files(
+    objects: Objects<'_>,
+    layout: &Layout,
+    root: ObjectId,
+    kep: &KepPath,
+    sizes: &mut HashMap<ObjectId, u64>,
+) -> Result<KepFiles> {
     let rel = kep
         .path
         .strip_prefix(&layout.root)
@@ -135,19 +154,32 @@ fn kep_files(objects: Objects<'_>, layout: &Layout, root: ObjectId, kep: &KepPat
             };
             let (mut metadata, mut readme) = (None, None);
             let mut buf = Vec::new();
-            for entry in objects.find_tree_iter(&dir, &mut buf)? {
-                let entry = entry?;
+            for entry in objects
+                .find_tree_iter(&dir, &mut buf)
+                .with_context(|| format!("cannot read tree {dir}"))?
+            {
+                let entry = entry.with_context(|| format!("tree {dir} is corrupt"))?;
                 let slot = match entry.filename.as_bytes() {
                     b"kep.yaml" => &mut metadata,
                     b"README.md" => &mut readme,
                     _ => continue,
                 };
-                *slot = Some(FileEntry {
-                    id: entry.oid.to_owned(),
-                    is_file: entry.mode.is_blob(),
-                });
+                *slot = Some((entry.oid.to_owned(), entry.mode.is_blob()));
             }
-            Ok(KepFiles { metadata, readme })
+            // Sizes from the objects' headers: an oversized file is reported, never read.
+            let mut entry = |found: Option<(ObjectId, bool)>| -> Result<Option<FileEntry>> {
+                let Some((id, is_file)) = found else { return Ok(None) };
+                let size = match (is_file, sizes.get(&id)) {
+                    (false, _) => 0,
+                    (true, Some(size)) => *size,
+                    (true, None) => *sizes.entry(id).or_insert(objects.blob_size(&id)?),
+                };
+                Ok(Some(FileEntry { id, is_file, size }))
+            };
+            Ok(KepFiles {
+                metadata: entry(metadata)?,
+                readme: entry(readme)?,
+            })
         }
         KepKind::Legacy => {
             let Some((id, mode)) = objects.entry_at(root, &parts)? else {
@@ -156,11 +188,19 @@ fn kep_files(objects: Objects<'_>, layout: &Layout, root: ObjectId, kep: &KepPat
             if !mode.is_blob() {
                 return Ok(KepFiles::default());
             }
-            let text = decode_text(objects.blob(&id)?);
-            if crate::kep::metadata::split_front_matter(&text).is_none() {
-                return Ok(KepFiles::default());
+            let size = objects.blob_size(&id)?;
+            // Too large to look for front matter: a KEP file for the size cap to report.
+            if size <= MAX_README_BYTES {
+                let text = decode_text(objects.blob(&id)?);
+                if crate::kep::metadata::split_front_matter(&text).is_none() {
+                    return Ok(KepFiles::default());
+                }
             }
-            let file = Some(FileEntry { id, is_file: true });
+            let file = Some(FileEntry {
+                id,
+                is_file: true,
+                size,
+            });
             Ok(KepFiles {
                 metadata: file,
                 readme: file,

@@ -5,6 +5,7 @@ pub mod changes;
 pub mod quarantine;
 pub mod walk;
 
+use std::cell::Cell;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -13,6 +14,7 @@ use gix::bstr::ByteSlice;
 use gix::objs::FindExt;
 
 use crate::kep::{BlobSource, RepoFiles};
+use quarantine::Layered;
 
 /// Any gix object database, behind one `Copy` handle. `&dyn Find` is not itself `Find`, hence the
 /// newtype.
@@ -21,21 +23,111 @@ pub struct Objects<'a>(pub &'a dyn gix::objs::Find);
 
 impl gix::objs::Find for Objects<'_> {
     fn try_find<'a>(&self, id: &gix::oid, buffer: &'a mut Vec<u8>) -> gix::Result<Option<gix::objs::Data<'a>>> {
-        self.0.try_find(id, buffer)
+        // gix names a broken loose object by its file path only; every error here names the id.
+        self.0.try_find(id, buffer).map_err(|e| {
+            gix::Error::from_error(Unreadable {
+                id: id.to_owned(),
+                cause: e.to_string(),
+            })
+        })
     }
 }
 
+/// An object that is present but cannot be read.
+#[derive(Debug)]
+struct Unreadable {
+    id: ObjectId,
+    cause: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "object {} is unreadable or corrupt: {}", self.id, self.cause)
+    }
+}
+
+impl std::error::Error for Unreadable {}
+
+/// A blob larger than the cap it was read under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge {
+    pub id: ObjectId,
+    pub size: u64,
+    pub cap: u64,
+}
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "blob {} is {}, over the {} kepguard reads",
+            self.id,
+            crate::kep::human_size(self.size),
+            crate::kep::human_size(self.cap)
+        )
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+thread_local! {
+    /// The cap of the blob lookup under way on this thread. A `&dyn Find` carries no more than an
+    /// id, so this is how [`Layered`] learns it may answer from the object's header alone.
+    static BLOB_CAP: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// The cap [`Objects::blob_capped`] set for the lookup under way on this thread, taken so that it
+/// applies to that one lookup only.
+pub(crate) fn take_blob_cap() -> Option<u64> {
+    BLOB_CAP.take()
+}
+
+/// KEP files: their sizes were read from their headers with the tree entries (see
+/// [`crate::kep::FileEntry::size`]), so the cap is only checked again after reading.
 impl BlobSource for Objects<'_> {
     fn blob(&self, id: &ObjectId) -> Result<Vec<u8>> {
-        let mut buf = Vec::new();
-        let blob = self
-            .find_blob(id, &mut buf)
-            .with_context(|| format!("cannot read blob {id}"))?;
-        Ok(blob.data.to_vec())
+        self.read_blob(id, crate::kep::MAX_README_BYTES, false)
     }
 }
 
 impl Objects<'_> {
+    /// The bytes of blob `id`; one over `cap` bytes is a [`TooLarge`] error. A [`Layered`] store
+    /// tells the size from the object's header, so such a blob is never inflated.
+    pub fn blob_capped(&self, id: &ObjectId, cap: u64) -> Result<Vec<u8>> {
+        self.read_blob(id, cap, true)
+    }
+
+    fn read_blob(&self, id: &ObjectId, cap: u64, header_first: bool) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        BLOB_CAP.set(header_first.then_some(cap));
+        let found = self.0.try_find(id, &mut buf);
+        BLOB_CAP.set(None);
+        let too_large = |size: u64| anyhow::Error::new(TooLarge { id: *id, size, cap });
+        match found {
+            Ok(Some(data)) if data.kind == gix::object::Kind::Blob => match data.data.len() as u64 {
+                size if size > cap => Err(too_large(size)),
+                _ => Ok(data.data.to_vec()),
+            },
+            Ok(Some(data)) => bail!("object {id} is a {}, not a blob", data.kind),
+            Ok(None) => bail!("blob {id} is missing from the object database"),
+            Err(e) => match e.downcast_any_ref::<TooLarge>() {
+                Some(t) => Err(too_large(t.size)),
+                None => bail!("cannot read blob {id}: {}", e),
+            },
+        }
+    }
+
+    /// The size of blob `id`: from its header with a [`Layered`] store, otherwise by reading it.
+    pub fn blob_size(&self, id: &ObjectId) -> Result<u64> {
+        match self.blob_capped(id, 0) {
+            Ok(bytes) => Ok(bytes.len() as u64),
+            Err(e) => match e.downcast_ref::<TooLarge>() {
+                Some(t) => Ok(t.size),
+                None => Err(e),
+            },
+        }
+    }
+
     /// The tree of commit `id`.
     pub fn commit_tree(&self, id: &ObjectId) -> Result<ObjectId> {
         let mut buf = Vec::new();
@@ -50,12 +142,17 @@ impl Objects<'_> {
         let mut buf = Vec::new();
         let mut current = tree;
         for (i, name) in path.iter().enumerate() {
-            let found = self
+            let mut found = None;
+            for entry in self
                 .find_tree_iter(&current, &mut buf)
                 .with_context(|| format!("cannot read tree {current}"))?
-                .filter_map(Result::ok)
-                .find(|e| e.filename.as_bytes() == name.as_bytes())
-                .map(|e| (e.oid.to_owned(), e.mode));
+            {
+                let entry = entry.with_context(|| format!("tree {current} is corrupt"))?;
+                if entry.filename.as_bytes() == name.as_bytes() {
+                    found = Some((entry.oid.to_owned(), entry.mode));
+                    break;
+                }
+            }
             match found {
                 Some((id, mode)) if i + 1 == path.len() => return Ok(Some((id, mode))),
                 Some((id, mode)) if mode.is_tree() => current = id,
@@ -70,7 +167,12 @@ impl Objects<'_> {
     pub fn file_text(&self, tree: ObjectId, path: &str) -> Result<Option<String>> {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         match self.entry_at(tree, &parts)? {
-            Some((id, mode)) if mode.is_blob() => Ok(Some(crate::kep::decode_text(self.blob(&id)?))),
+            Some((id, mode)) if mode.is_blob() => {
+                let bytes = self
+                    .blob_capped(&id, crate::kep::MAX_README_BYTES)
+                    .with_context(|| format!("cannot read {path}"))?;
+                Ok(Some(crate::kep::decode_text(bytes)))
+            }
             _ => Ok(None),
         }
     }
@@ -169,13 +271,18 @@ impl TreeFiles<'_> {
         };
         let Some(dir) = dir else { return Ok(Vec::new()) };
         let mut buf = Vec::new();
-        Ok(self
+        let mut dirs = Vec::new();
+        for entry in self
             .objects
-            .find_tree_iter(&dir, &mut buf)?
-            .filter_map(Result::ok)
-            .filter(|e| e.mode.is_tree())
-            .map(|e| e.filename.to_string())
-            .collect())
+            .find_tree_iter(&dir, &mut buf)
+            .with_context(|| format!("cannot read tree {dir}"))?
+        {
+            let entry = entry.with_context(|| format!("tree {dir} is corrupt"))?;
+            if entry.mode.is_tree() {
+                dirs.push(entry.filename.to_string());
+            }
+        }
+        Ok(dirs)
     }
 }
 
@@ -205,6 +312,8 @@ pub fn ref_tips(repo: &gix::Repository, prefix: Option<&str>) -> Result<Vec<Obje
 /// An opened repository.
 pub struct Repo {
     pub repo: gix::Repository,
+    /// The repository's objects, read through [`Layered`] so that blob caps hold.
+    pub store: Layered,
 }
 
 impl Repo {
@@ -212,24 +321,82 @@ impl Repo {
     pub fn open(dir: &Path) -> Result<Repo> {
         let mut repo = gix::discover(dir).map_err(|e| anyhow!("{}: not a git repository ({e})", dir.display()))?;
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
-        Ok(Repo { repo })
+        let store = Layered::new(&repo, None)?;
+        Ok(Repo { repo, store })
     }
 
     pub fn objects(&self) -> Objects<'_> {
-        Objects(&self.repo.objects)
+        Objects(&self.store)
     }
 
     /// Resolves `rev` to a commit id.
     pub fn resolve(&self, rev: &str) -> Result<ObjectId> {
-        let id = self
-            .repo
-            .rev_parse_single(rev)
-            .map_err(|e| anyhow!("cannot resolve revision `{rev}`: {e}"))?;
-        let commit = id
-            .object()
-            .and_then(|o| o.peel_to_commit())
+        let id = match self.repo.rev_parse_single(rev) {
+            Ok(id) => id.detach(),
+            Err(e) => bail!("{}{}", self.unresolvable(rev, &e.to_string()), self.shallow_hint()),
+        };
+        let object = self.repo.find_object(id).map_err(|e| {
+            anyhow!(
+                "revision `{rev}`: object {id} is missing or corrupt: {e}{}",
+                self.shallow_hint()
+            )
+        })?;
+        let commit = object
+            .peel_to_commit()
             .map_err(|e| anyhow!("revision `{rev}` is not a commit: {e}"))?;
         Ok(commit.id)
+    }
+
+    /// Why `rev` names nothing, as plainly as the repository's state allows.
+    fn unresolvable(&self, rev: &str, cause: &str) -> String {
+        let unborn = match self.repo.head() {
+            Ok(head) if head.is_unborn() => head.referent_name().map(|n| n.as_bstr().to_string()),
+            _ => None,
+        };
+        // The reference `rev` starts from (`HEAD~2`, `main^`, `@`).
+        let name = rev.split(['^', '~', ':']).next().unwrap_or(rev);
+        let name = if name.is_empty() || name == "@" { "HEAD" } else { name };
+        if let Some(full) = unborn {
+            let short = full.strip_prefix("refs/heads/").unwrap_or(&full);
+            if [full.as_str(), short, "HEAD"].contains(&name) {
+                return format!("cannot resolve revision `{rev}`: HEAD is unborn, branch `{short}` has no commits yet");
+            }
+        }
+        // A reference that exists but points to an object that cannot be read.
+        if let Ok(Some(mut reference)) = self.repo.try_find_reference(name)
+            && let Ok(id) = reference.follow_to_object()
+        {
+            let state = match self.repo.try_find_object(id) {
+                Ok(Some(_)) => None,
+                Ok(None) => Some("is missing".to_owned()),
+                Err(e) => Some(format!("is unreadable or corrupt: {e}")),
+            };
+            if let Some(state) = state {
+                return format!("cannot resolve revision `{rev}`: `{name}` points to object {id}, which {state}");
+            }
+        }
+        let hex = rev.len() >= 4 && rev.bytes().all(|b| b.is_ascii_hexdigit());
+        if hex && rev.len() == self.repo.object_hash().len_in_hex() {
+            return format!("revision `{rev}`: commit {rev} is not in this repository");
+        }
+        if hex {
+            return format!("revision `{rev}`: no object in this repository has an id starting with `{rev}`");
+        }
+        format!("cannot resolve revision `{rev}`: {cause}")
+    }
+
+    /// A note for errors about missing history, where the repository is a shallow clone.
+    pub fn shallow_hint(&self) -> &'static str {
+        if self.repo.is_shallow().unwrap_or(false) {
+            " (the clone is shallow: fetch the missing history, such as with `git fetch --unshallow`)"
+        } else {
+            ""
+        }
+    }
+
+    /// Whether HEAD is a branch without commits yet.
+    pub fn head_is_unborn(&self) -> bool {
+        self.repo.head().is_ok_and(|h| h.is_unborn())
     }
 
     /// The commit a full reference name points to, if it exists and peels to a commit.

@@ -72,7 +72,7 @@ fn check_new_history(repo: &Repo, remote: &str, local: ObjectId) -> Result<Repor
         Ok(tip) => Policy::at_commit(repo.objects(), tip)?,
         Err(_) => Policy::default(),
     };
-    engine::audit(&repo.repo.objects, &policy, &commits, &|| {})
+    engine::audit(&repo.store, &policy, &commits, &|| {})
 }
 
 /// Checks what pushing `local` adds over what the remote has: `merge-base(remote, local)` against

@@ -237,7 +237,14 @@ fn gate(git_dir: &Path, input: &str, start: Instant, prefix: &str) -> Result<Exi
                 .report
                 .findings
                 .iter()
-                .map(|f| format!("{} on {} ({})", f.rule, f.kep, &f.commit.to_string()[..12]))
+                .map(|f| {
+                    format!(
+                        "{} on {} ({})",
+                        f.rule,
+                        crate::report::human::clean(&f.kep),
+                        &f.commit.to_string()[..12]
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
             Some(Err(e)) => format!("an unchecked push (the check failed: {e})"),

@@ -3,6 +3,9 @@
 //! Values are compared the way the rules need them: as scalars rendered to trimmed strings, so
 //! `"v1.19"` equals `v1.19`, and an absent key equals an explicit `null`.
 
+use std::cell::OnceCell;
+use std::collections::HashMap;
+
 use serde_yaml::{Mapping, Value};
 
 /// A parsed metadata document, with the source kept for pointing at lines.
@@ -12,6 +15,54 @@ pub struct Metadata {
     source: String,
     /// Lines before the YAML in its file (front matter starts after a `---` line).
     line_offset: usize,
+    /// Built on first use: a document may hold thousands of keys that each need a line.
+    index: OnceCell<LineIndex>,
+}
+
+/// Where the lines and keys of a metadata document are.
+#[derive(Debug, Clone, Default)]
+struct LineIndex {
+    /// Byte range of each 0-based line in the source, as `str::lines` splits it.
+    lines: Vec<(usize, usize)>,
+    /// 0-based line of each top-level key's first occurrence, and of the first occurrence of
+    /// each key nested anywhere in that occurrence's block.
+    keys: HashMap<String, (usize, HashMap<String, usize>)>,
+}
+
+impl LineIndex {
+    fn build(source: &str) -> LineIndex {
+        let base = source.as_ptr() as usize;
+        let lines: Vec<(usize, usize)> = source
+            .lines()
+            .map(|l| {
+                let start = l.as_ptr() as usize - base;
+                (start, start + l.len())
+            })
+            .collect();
+        let mut keys: HashMap<String, (usize, HashMap<String, usize>)> = HashMap::new();
+        // The top-level key whose first occurrence's block this line is in.
+        let mut open: Option<String> = None;
+        for (i, &(start, end)) in lines.iter().enumerate() {
+            let line = &source[start..end];
+            let t = line.trim_start();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let indent = line.len() - t.len();
+            if indent == 0 {
+                open = key_of(line, 0).filter(|k| !keys.contains_key(*k)).map(str::to_owned);
+                if let Some(k) = &open {
+                    keys.insert(k.clone(), (i, HashMap::new()));
+                }
+            } else if let Some(top) = &open
+                && let Some(sub) = key_of(line, indent)
+                && let Some((_, subs)) = keys.get_mut(top)
+            {
+                subs.entry(sub.to_owned()).or_insert(i);
+            }
+        }
+        LineIndex { lines, keys }
+    }
 }
 
 /// Why a metadata document could not be used.
@@ -51,6 +102,7 @@ impl Metadata {
             map,
             source: source.to_owned(),
             line_offset,
+            index: OnceCell::new(),
         })
     }
 
@@ -97,35 +149,25 @@ impl Metadata {
         }
     }
 
-    /// 1-based line of a top-level `key` or of `key.sub`, found by scanning the source: YAML
-    /// parsers here do not keep positions, and KEP metadata is plain block-style YAML.
+    /// 1-based line of a top-level `key` or of `key.sub` (nested anywhere in `key`'s block; the
+    /// line of `key` when `sub` is not found), found in the source: YAML parsers here do not keep
+    /// positions, and KEP metadata is plain block-style YAML.
     pub fn key_line(&self, path: &[&str]) -> Option<usize> {
-        let lines: Vec<&str> = self.source.lines().collect();
         let (first, rest) = path.split_first()?;
-        let top = lines.iter().position(|l| key_of(l, 0) == Some(first))?;
-        let Some(sub) = rest.first() else {
-            return Some(top + 1 + self.line_offset);
-        };
-        for (i, line) in lines.iter().enumerate().skip(top + 1) {
-            let t = line.trim_start();
-            if t.is_empty() || t.starts_with('#') {
-                continue;
-            }
-            let indent = line.len() - t.len();
-            if indent == 0 {
-                break;
-            }
-            if key_of(line, indent) == Some(sub) {
-                return Some(i + 1 + self.line_offset);
-            }
-        }
-        Some(top + 1 + self.line_offset)
+        let (top, subs) = self.index().keys.get(*first)?;
+        let line = rest.first().and_then(|sub| subs.get(*sub)).unwrap_or(top);
+        Some(line + 1 + self.line_offset)
     }
 
     /// The text of 1-based file line `line`, if this document holds it.
     pub fn line_text(&self, line: usize) -> Option<&str> {
-        line.checked_sub(self.line_offset + 1)
-            .and_then(|i| self.source.lines().nth(i))
+        let i = line.checked_sub(self.line_offset + 1)?;
+        let &(start, end) = self.index().lines.get(i)?;
+        Some(&self.source[start..end])
+    }
+
+    fn index(&self) -> &LineIndex {
+        self.index.get_or_init(|| LineIndex::build(&self.source))
     }
 }
 
@@ -366,6 +408,19 @@ mod tests {
         let fm = Metadata::parse(KEP, 1).unwrap();
         assert_eq!(fm.key_line(&["stage"]), Some(3));
         assert_eq!(fm.line_text(3), Some("stage: beta"));
+    }
+
+    #[test]
+    fn key_lines_come_from_the_first_block_of_a_key() {
+        let src = "a: 1\r\nm:\r\n  # c\r\n\r\n  x:\r\n    y: 2\r\nb: |\r\n  m: text\r\n";
+        let m = Metadata::parse(src, 2).unwrap();
+        assert_eq!(m.key_line(&["m", "y"]), Some(8));
+        assert_eq!(m.key_line(&["m", "missing"]), Some(4));
+        assert_eq!(m.key_line(&["b"]), Some(9));
+        assert_eq!(m.key_line(&["missing"]), None);
+        assert_eq!(m.line_text(8), Some("    y: 2"));
+        assert_eq!(m.line_text(3), Some("a: 1"));
+        assert_eq!((m.line_text(2), m.line_text(11)), (None, None));
     }
 
     #[test]

@@ -132,12 +132,38 @@ fn leading_number(s: &str) -> Option<&str> {
     (n > 0).then(|| &s[..n])
 }
 
+/// The most of a `kep.yaml` kepguard reads: real ones are a few KiB.
+pub const MAX_METADATA_BYTES: u64 = 1 << 20;
+/// The most of a README (or legacy KEP file) kepguard reads: the largest real ones are under 200 KiB.
+pub const MAX_README_BYTES: u64 = 10 << 20;
+
+/// `2.0 MiB`, `10 MiB`, `512 bytes`.
+pub fn human_size(bytes: u64) -> String {
+    const MIB: u64 = 1 << 20;
+    match bytes {
+        b if b >= MIB && b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b >= MIB => format!("{:.1} MiB", b as f64 / MIB as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
+
 /// A tree entry of a KEP file as the git layer found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileEntry {
     pub id: ObjectId,
     /// A regular (or executable) file; symlinks, trees and submodules are not readable KEP files.
     pub is_file: bool,
+    /// The blob's size in bytes (0 for what is not a file), known before it is read.
+    pub size: u64,
+}
+
+/// A KEP file kepguard does not read because it is over its cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oversized {
+    pub path: String,
+    pub size: u64,
+    pub cap: u64,
 }
 
 /// The KEP files present on one side of a change.
@@ -207,7 +233,9 @@ impl ReadmeCache {
         let size = readme.text().len();
         if size <= self.budget / 4 {
             while self.bytes + size > self.budget {
-                let Some((_, old)) = self.entries.pop_front() else { break };
+                let Some((_, old)) = self.entries.pop_front() else {
+                    break;
+                };
                 self.bytes -= old.text().len();
             }
             self.bytes += size;
@@ -257,6 +285,9 @@ pub struct Snapshot<'a> {
     readme: OnceCell<Option<Rc<Readme>>>,
     /// A legacy KEP's file, already read for its front matter.
     legacy_text: Option<String>,
+    /// Files over their cap: never read, so the metadata is [`MetadataState::Missing`] or the
+    /// README absent.
+    pub oversized: Vec<Oversized>,
     blobs: &'a dyn BlobSource,
 }
 
@@ -275,16 +306,37 @@ pub fn decode_text(bytes: Vec<u8>) -> String {
 impl<'a> Snapshot<'a> {
     pub fn load(kep: KepPath, files: KepFiles, blobs: &'a dyn BlobSource) -> Result<Snapshot<'a>> {
         let mut legacy_text = None;
+        let mut oversized = Vec::new();
+        let (metadata_cap, readme_cap) = match kep.kind {
+            KepKind::Directory => (MAX_METADATA_BYTES, MAX_README_BYTES),
+            KepKind::Legacy => (MAX_README_BYTES, MAX_README_BYTES),
+        };
         let metadata = match files.metadata {
             None => MetadataState::Missing,
             Some(FileEntry { is_file: false, .. }) => MetadataState::NotAFile,
+            Some(FileEntry { size, .. }) if size > metadata_cap => {
+                oversized.push(Oversized {
+                    path: kep.metadata_path(),
+                    size,
+                    cap: metadata_cap,
+                });
+                MetadataState::Missing
+            }
             Some(FileEntry { id, .. }) => {
-                let text = decode_text(blobs.blob(&id)?);
+                let bytes = blobs.blob(&id)?;
+                let invalid = invalid_utf8(&bytes);
+                let text = decode_text(bytes);
                 let state = match kep.kind {
-                    KepKind::Directory => parse_state(Metadata::parse(&text, 0)),
-                    KepKind::Legacy => match metadata::split_front_matter(&text) {
-                        Some((yaml, offset, _)) => parse_state(Metadata::parse(yaml, offset)),
-                        None => MetadataState::Missing,
+                    KepKind::Directory => match invalid {
+                        Some(at) => MetadataState::Invalid(not_utf8(&text, at)),
+                        None => parse_state(Metadata::parse(&text, 0)),
+                    },
+                    KepKind::Legacy => match (metadata::split_front_matter(&text), invalid) {
+                        (Some((_, _, body)), Some(at)) if at.0 <= text[..body].matches('\n').count() => {
+                            MetadataState::Invalid(not_utf8(&text, at))
+                        }
+                        (Some((yaml, offset, _)), _) => parse_state(Metadata::parse(yaml, offset)),
+                        (None, _) => MetadataState::Missing,
                     },
                 };
                 if kep.kind == KepKind::Legacy {
@@ -293,14 +345,32 @@ impl<'a> Snapshot<'a> {
                 state
             }
         };
+        if let Some(FileEntry {
+            is_file: true, size, ..
+        }) = files.readme
+            && size > readme_cap
+            && kep.kind == KepKind::Directory
+        {
+            oversized.push(Oversized {
+                path: kep.readme_path(),
+                size,
+                cap: readme_cap,
+            });
+        }
         Ok(Snapshot {
             kep,
             files,
             metadata,
             readme: OnceCell::new(),
             legacy_text,
+            oversized,
             blobs,
         })
+    }
+
+    /// Whether the README is over its cap (so never read).
+    fn readme_oversized(&self) -> bool {
+        self.oversized.iter().any(|o| o.path == self.kep.readme_path())
     }
 
     /// The README, read and sectioned on first use; `None` when there is no readable README.
@@ -313,7 +383,9 @@ impl<'a> Snapshot<'a> {
                 let body = metadata::split_front_matter(text).map_or(0, |(_, _, b)| b);
                 Some(Rc::new(Readme::parse(text.clone(), body)))
             }
-            (None, Some(FileEntry { id, is_file: true })) => Some(self.blobs.readme(&id)?),
+            (None, Some(FileEntry { id, is_file: true, .. })) if !self.readme_oversized() => {
+                Some(self.blobs.readme(&id)?)
+            }
             _ => None,
         };
         Ok(self.readme.get_or_init(|| loaded).as_deref())
@@ -336,6 +408,24 @@ impl<'a> Snapshot<'a> {
     }
 }
 
+/// The 1-based line and column of the first byte that is not UTF-8, if any.
+fn invalid_utf8(bytes: &[u8]) -> Option<(usize, usize)> {
+    let valid = &bytes[..std::str::from_utf8(bytes).err()?.valid_up_to()];
+    let valid = std::str::from_utf8(valid).ok()?;
+    let line = valid.matches('\n').count() + 1;
+    let last = valid.rsplit('\n').next().unwrap_or_default();
+    Some((line, last.trim_start_matches('\u{feff}').chars().count() + 1))
+}
+
+/// kepval's YAML decoder rejects invalid UTF-8; `text` is the lossy decoding, which keeps lines.
+fn not_utf8(text: &str, (line, column): (usize, usize)) -> MetadataError {
+    MetadataError {
+        message: format!("not valid UTF-8 (line {line}, column {column})"),
+        line: Some(line),
+        snippet: text.lines().nth(line - 1).map(str::to_owned),
+    }
+}
+
 fn parse_state(r: Result<Metadata, MetadataError>) -> MetadataState {
     r.map_or_else(MetadataState::Invalid, MetadataState::Parsed)
 }
@@ -355,13 +445,24 @@ impl<'a> KepDiff<'a> {
             .new
             .map(|f| Snapshot::load(change.kep.clone(), f, blobs))
             .transpose()?;
+        // An oversized new README cannot be compared with the old one: neither side has one for
+        // the rules, rather than the change seeming to delete it.
+        if let (Some(old), Some(new)) = (&old, &new)
+            && new.readme_oversized()
+        {
+            let _ = old.readme.set(None);
+        }
         Ok(KepDiff { change, old, new })
     }
 
     /// Both sides with parsed metadata: the only case the diff rules judge. A new or deleted KEP,
-    /// or one whose old metadata is missing or unreadable, is not a change of lifecycle.
+    /// one whose old metadata is missing or unreadable, or one with a new file too large to read is
+    /// not a change of lifecycle.
     pub fn both_parsed(&self) -> Option<(&Snapshot<'a>, &Metadata, &Snapshot<'a>, &Metadata)> {
         let (old, new) = (self.old.as_ref()?, self.new.as_ref()?);
+        if !new.oversized.is_empty() {
+            return None;
+        }
         Some((old, old.metadata.parsed()?, new, new.metadata.parsed()?))
     }
 

@@ -10,6 +10,8 @@ use similar::{Algorithm, DiffOp, capture_diff_slices};
 pub struct Readme {
     text: String,
     headings: Vec<Heading>,
+    /// Byte offset of each line's start, so that a line is found without rescanning the text.
+    line_starts: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +48,14 @@ impl Readme {
                 .collect();
             parse_headings(&(head + &text[body_start..]))
         };
-        Readme { text, headings }
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Readme {
+            text,
+            headings,
+            line_starts,
+        }
     }
 
     pub fn text(&self) -> &str {
@@ -92,7 +101,15 @@ impl Readme {
 
     /// The text of 1-based line `line`.
     pub fn line_text(&self, line: usize) -> Option<&str> {
-        line.checked_sub(1).and_then(|i| self.text.lines().nth(i))
+        // As `str::lines` numbers them: no line after a final newline, `\r\n` ends a line.
+        let i = line.checked_sub(1)?;
+        let start = *self.line_starts.get(i)?;
+        if start == self.text.len() {
+            return None;
+        }
+        let end = self.line_starts.get(i + 1).map_or(self.text.len(), |&n| n - 1);
+        let l = &self.text[start..end];
+        Some(l.strip_suffix('\r').unwrap_or(l))
     }
 }
 
@@ -243,6 +260,17 @@ mod tests {
         assert!(gained_line(&v(&["a"]), &v(&["b"])));
         assert!(!gained_line(&v(&["a", "b"]), &v(&["a"])));
         assert!(!gained_line(&v(&["a"]), &v(&["a"])));
+    }
+
+    #[test]
+    fn line_text_numbers_lines_as_str_lines_does() {
+        for text in ["a\nb\n", "a\r\nb", "\n\nc\r\n", "", "x"] {
+            let r = readme(text);
+            let want: Vec<&str> = text.lines().collect();
+            let got: Vec<&str> = (1..=want.len() + 1).filter_map(|l| r.line_text(l)).collect();
+            assert_eq!(got, want, "{text:?}");
+            assert_eq!(r.line_text(0), None);
+        }
     }
 
     #[test]

@@ -68,7 +68,7 @@ fn result(f: &Finding, rules: &[&RuleInfo]) -> Value {
     if let Some(line) = f.location.line {
         region = json!({ "startLine": line });
     }
-    let mut location = json!({ "artifactLocation": { "uri": f.location.path } });
+    let mut location = json!({ "artifactLocation": { "uri": uri_path(&f.location.path) } });
     if f.location.line.is_some() {
         location["region"] = region;
     }
@@ -83,6 +83,22 @@ fn result(f: &Finding, rules: &[&RuleInfo]) -> Value {
         result["ruleIndex"] = json!(i);
     }
     result
+}
+
+/// A repository path as a relative URI reference: what RFC 3986 does not allow in a path segment
+/// (spaces, `%`, `#`, `?`, control characters, non-ASCII) is percent-encoded, byte by byte.
+fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => out.push(char::from(b)),
+            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' => {
+                out.push(char::from(b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// Stable across commits and line moves: the same problem in the same KEP file keeps its identity,
@@ -102,6 +118,19 @@ fn fingerprint(f: &Finding) -> String {
 mod tests {
     use super::*;
     use crate::finding::Location;
+
+    #[test]
+    fn uris_percent_encode_what_a_path_segment_cannot_hold() {
+        assert_eq!(
+            uri_path("keps/sig-node/1234-x/README.md"),
+            "keps/sig-node/1234-x/README.md"
+        );
+        assert_eq!(uri_path("keps/a b/100%#?.md"), "keps/a%20b/100%25%23%3F.md");
+        assert_eq!(
+            uri_path("keps/x\u{1b}]0;t\u{7}/caf\u{e9}"),
+            "keps/x%1B%5D0;t%07/caf%C3%A9"
+        );
+    }
 
     fn finding(line: Option<usize>, commit_byte: u8) -> Finding {
         Finding {

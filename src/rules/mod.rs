@@ -1,6 +1,7 @@
 //! The rules. Each lives in its own file, declares its id, default level and documentation with
 //! [`declare_rule!`], and is listed once in [`ALL`].
 
+mod file_too_large;
 mod implementation_history;
 mod kep_metadata;
 mod milestone_monotonic;
@@ -69,6 +70,7 @@ pub static ALL: &[&dyn Rule] = &[
     &status_transition::StatusTransition,
     &milestone_monotonic::MilestoneMonotonic,
     &stage_skip::StageSkip,
+    &file_too_large::FileTooLarge,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
