@@ -182,8 +182,13 @@ pub fn section_update(
 /// implemented and its `latest-milestone` is `since` or later. A missing or unreadable milestone
 /// does not exempt it.
 pub fn prr_required(meta: &Metadata, since: Milestone) -> bool {
-    matches!(meta.status(), Some(Status::Implementable | Status::Implemented))
-        && meta.milestone("latest-milestone", None).is_none_or(|m| m >= since)
+    matches!(meta.status(), Some(Status::Implementable | Status::Implemented)) && targets_since(meta, since)
+}
+
+/// Whether a KEP targets `since` or later by its `latest-milestone`; a missing or unreadable
+/// milestone counts as targeting it, so that it cannot opt a KEP out of a check.
+pub fn targets_since(meta: &Metadata, since: Milestone) -> bool {
+    meta.milestone("latest-milestone", None).is_none_or(|m| m >= since)
 }
 
 /// The keys whose change makes a lifecycle change.

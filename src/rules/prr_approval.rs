@@ -112,7 +112,9 @@ impl Rule for PrrApproval {
                 return Ok(());
             }
         };
-        let base = cx.repo.base_file(&path)?.and_then(|t| Metadata::parse(&t, 0).ok());
+        // The file as it was before the change, read only when a finding may depend on it.
+        let base =
+            || -> Result<Option<Metadata>> { Ok(cx.repo.base_file(&path)?.and_then(|t| Metadata::parse(&t, 0).ok())) };
 
         match prr.scalar("kep-number") {
             None => out.push(cx.finding(
@@ -128,8 +130,9 @@ impl Rule for PrrApproval {
                     format!("{name}: PRR approval file {path} is for kep-number {n}"),
                     format!("set `kep-number: {number}`, or move the approval to the KEP it is for"),
                 );
-                let before = base.as_ref().and_then(|b| b.scalar("kep-number"));
-                if cx.scope == Scope::Tree || before.as_deref() == Some(n.as_str()) {
+                if cx.scope == Scope::Tree
+                    || base()?.and_then(|b| b.scalar("kep-number")).as_deref() == Some(n.as_str())
+                {
                     finding.severity = Severity::Warning;
                     finding.notes.push(match cx.scope {
                         Scope::Tree => "stricter than kepval: reported as a warning".into(),
@@ -181,8 +184,7 @@ impl Rule for PrrApproval {
             return Ok(());
         }
         // An approval given before its approver stepped down stays valid; a new one does not.
-        let recorded = base
-            .as_ref()
+        let recorded = base()?
             .and_then(|b| b.nested_scalar(stage, "approver"))
             .is_some_and(|a| a.trim_start_matches('@') == who);
         if recorded && alias(&aliases, EMERITUS).is_some_and(|e| e.iter().any(|a| a == who)) {

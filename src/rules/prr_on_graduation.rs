@@ -1,8 +1,8 @@
 use anyhow::Result;
 
-use super::{Context, Rule, RuleInfo, SectionUpdate, declare_rule, metadata_location, section_update};
+use super::{Context, Rule, RuleInfo, SectionUpdate, declare_rule, metadata_location, section_update, targets_since};
 use crate::finding::Finding;
-use crate::kep::metadata::{Milestone, Stage};
+use crate::kep::metadata::Stage;
 
 declare_rule! {
     /// ## What it checks
@@ -47,15 +47,13 @@ impl Rule for PrrOnGraduation {
         ) {
             return Ok(());
         }
-        let latest = new_meta.scalar("latest-milestone");
-        if latest
-            .as_deref()
-            .and_then(Milestone::parse)
-            .is_some_and(|m| m < cx.policy.since(INFO.id))
-        {
+        if !targets_since(new_meta, cx.policy.since(INFO.id)) {
             return Ok(());
         }
-        let target = latest.map(|l| format!(" in {l}")).unwrap_or_default();
+        let target = new_meta
+            .scalar("latest-milestone")
+            .map(|l| format!(" in {l}"))
+            .unwrap_or_default();
         let finding = match section_update(cx.diff, old, new, SECTION)? {
             SectionUpdate::Gained => return Ok(()),
             SectionUpdate::Unchanged(at) => cx.finding(
