@@ -5,6 +5,7 @@
 //! the receiving branch's tip), never from the change itself, so a change cannot relax the policy
 //! that judges it.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result};
@@ -16,18 +17,12 @@ use crate::finding::{Finding, Severity};
 use crate::git::Objects;
 use crate::kep::Layout;
 use crate::kep::metadata::{Metadata, Milestone, render_scalar};
-use crate::rules;
+use crate::rules::{self, Options, RuleOptions};
 
 /// The policy file's name, at the repository root.
 pub const FILE: &str = ".kepguard.yaml";
 
 /// What `kepguard init` writes: every setting at its default, commented.
-/// The release from which Production Readiness Review is required upstream.
-pub const PRR_REQUIRED_SINCE: Milestone = Milestone { major: 1, minor: 21 };
-
-/// The rules that take a `since` option: they apply to KEPs targeting that milestone or later.
-pub const SINCE_RULES: &[&str] = &["prr-on-graduation", "prr-approval", "prr-complete"];
-
 pub const DEFAULT_TEXT: &str = include_str!("policy_default.yaml");
 
 /// How a rule's findings are reported.
@@ -38,17 +33,6 @@ pub enum Level {
     Warning,
     /// The rule does not run.
     Off,
-}
-
-/// Which changes need an Implementation History entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum When {
-    /// A change of status, stage, latest-milestone or a milestone.
-    #[default]
-    Lifecycle,
-    /// Any change to `kep.yaml` or `README.md`.
-    Any,
 }
 
 /// One reviewed exception: `rule` does not apply to one KEP, optionally until a milestone.
@@ -81,9 +65,8 @@ pub struct Policy {
     pub template: String,
     /// Whether `Kepguard-Allow:` commit trailers may waive findings.
     pub trailers: bool,
-    pub when: When,
-    /// Per rule with a `since` option: the milestone it applies from, where not the default.
-    since: BTreeMap<&'static str, Milestone>,
+    /// Each rule's options, parsed by the rule (its defaults where the file sets none).
+    options: BTreeMap<&'static str, Options>,
     levels: BTreeMap<&'static str, Level>,
     pub allow: Vec<Allow>,
     /// Waivers from commit trailers, with the commit that carried each.
@@ -98,8 +81,7 @@ impl Default for Policy {
             layout: Layout::default(),
             template: "keps/NNNN-kep-template/README.md".into(),
             trailers: false,
-            when: When::Lifecycle,
-            since: BTreeMap::new(),
+            options: default_options(),
             levels: BTreeMap::new(),
             allow: Vec::new(),
             trailer_allow: Vec::new(),
@@ -116,17 +98,9 @@ struct RawPolicy {
     template: Option<String>,
     trailers: Option<bool>,
     #[serde(default)]
-    rules: BTreeMap<RuleId, RawRule>,
+    rules: BTreeMap<RuleId, Option<serde_yaml::Mapping>>,
     #[serde(default)]
     allow: Vec<RawAllow>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    level: Option<Level>,
-    when: Option<When>,
-    since: Option<MilestoneText>,
 }
 
 #[derive(Deserialize)]
@@ -135,7 +109,7 @@ struct RawAllow {
     rule: RuleId,
     kep: serde_yaml::Value,
     reason: String,
-    until: Option<MilestoneText>,
+    until: Option<Milestone>,
 }
 
 /// A rule id, checked against the registry while parsing so the error carries the line.
@@ -158,19 +132,6 @@ impl<'de> Deserialize<'de> for RuleId {
     }
 }
 
-/// A milestone such as `v1.21`, checked while parsing.
-struct MilestoneText(Milestone);
-
-impl<'de> Deserialize<'de> for MilestoneText {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = serde_yaml::Value::deserialize(d)?;
-        let text = render_scalar(&value).unwrap_or_default();
-        Milestone::parse(&text)
-            .map(MilestoneText)
-            .ok_or_else(|| de::Error::custom(format!("`{text}` is not a milestone such as v1.21")))
-    }
-}
-
 impl Policy {
     /// Parses policy text from `origin` (such as `.kepguard.yaml at 1a2b3c4`); errors name the
     /// file and line.
@@ -188,7 +149,14 @@ impl Policy {
             });
         };
         // Lines are only needed to report a setting that parsed but is not acceptable.
-        let key_line = |path: &[&str]| Metadata::parse(text, 0).ok().and_then(|m| m.key_line(path));
+        let key_line = |path: &[&str]| {
+            let line = Metadata::parse(text, 0).ok().and_then(|m| m.key_line(path))?;
+            // Metadata indexes two levels; a rule's option sits one deeper, below `rules.<id>`.
+            Some(match path.get(2) {
+                Some(option) => option_line(text, line, option).unwrap_or(line),
+                None => line,
+            })
+        };
 
         let mut policy = Policy {
             origin: origin.to_owned(),
@@ -219,27 +187,31 @@ impl Policy {
         }
         policy.trailers = raw.trailers.unwrap_or(false);
         for (RuleId(id), settings) in raw.rules {
-            if let Some(level) = settings.level {
+            let mut settings = settings.unwrap_or_default();
+            if let Some(level) = settings.remove("level") {
+                let level: Level = serde_yaml::from_value(level)
+                    .map_err(|e| at(key_line(&["rules", id, "level"]), format!("rules.{id}.level: {}", message_of(&e))))?;
                 policy.levels.insert(id, level);
             }
-            let option_error = |option: &str| {
+            let rule = rules::find(id).expect("ids are checked while parsing");
+            // The first key a rule rejects is where the error points.
+            let line = settings
+                .keys()
+                .filter_map(|k| k.as_str())
+                .find(|k| {
+                    let mut one = serde_yaml::Mapping::new();
+                    one.insert((*k).into(), settings[*k].clone());
+                    rule.options(serde_yaml::Value::Mapping(one)).is_err()
+                })
+                .and_then(|k| key_line(&["rules", id, k]))
+                .or_else(|| key_line(&["rules", id]));
+            let options = rule.options(serde_yaml::Value::Mapping(settings)).map_err(|e| {
                 at(
-                    key_line(&["rules", id]),
-                    format!("rule `{id}` has no option `{option}` (see `kepguard explain {id}`)"),
+                    line,
+                    format!("rules.{id}: {} (see `kepguard explain {id}`)", message_of(&e)),
                 )
-            };
-            if let Some(when) = settings.when {
-                if id != "implementation-history" {
-                    return Err(option_error("when"));
-                }
-                policy.when = when;
-            }
-            if let Some(MilestoneText(since)) = settings.since {
-                if !SINCE_RULES.contains(&id) {
-                    return Err(option_error("since"));
-                }
-                policy.since.insert(id, since);
-            }
+            })?;
+            policy.options.insert(id, options);
         }
         for entry in raw.allow {
             let kep = render_scalar(&entry.kep).unwrap_or_default();
@@ -267,7 +239,7 @@ impl Policy {
                 rule: entry.rule.0,
                 kep,
                 reason: entry.reason.trim().to_owned(),
-                until: entry.until.map(|m| m.0),
+                until: entry.until,
             });
         }
         Ok(policy)
@@ -286,9 +258,10 @@ impl Policy {
         Policy::parse(&text, &format!("{FILE} at {short}"))
     }
 
-    /// The milestone from which rule `id` (one of [`SINCE_RULES`]) applies.
-    pub fn since(&self, id: &str) -> Milestone {
-        self.since.get(id).copied().unwrap_or(PRR_REQUIRED_SINCE)
+    /// The options of rule `id` in force, as the rule's options struct `T`.
+    pub fn options<T: RuleOptions>(&self, id: &str) -> &T {
+        let options: &dyn Any = self.options.get(id).expect("every rule has options").as_ref();
+        options.downcast_ref().expect("a rule reads its own options type")
     }
 
     /// The level rule `id` runs at: the policy's, else the rule's default.
@@ -357,6 +330,19 @@ impl Policy {
     }
 }
 
+/// Every rule's default options.
+fn default_options() -> BTreeMap<&'static str, Options> {
+    rules::ALL
+        .iter()
+        .map(|r| {
+            let defaults = r
+                .options(serde_yaml::Value::Mapping(serde_yaml::Mapping::new()))
+                .expect("a rule's options all have defaults");
+            (r.info().id, defaults)
+        })
+        .collect()
+}
+
 /// `Kepguard-Allow: <rule> <kep-number>: <reason>`; lines naming no known rule or no reason are
 /// not waivers.
 pub fn parse_trailer(line: &str) -> Option<(&'static str, String, String)> {
@@ -382,6 +368,27 @@ pub fn parse_trailer(line: &str) -> Option<(&'static str, String, String)> {
 pub fn waive(finding: &mut Finding, why: String) {
     finding.severity = Severity::Note;
     finding.notes.push(why);
+}
+
+/// The line of key `option` in the block below the 1-based line `parent`, if written there.
+fn option_line(text: &str, parent: usize, option: &str) -> Option<usize> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut lines = text.lines().enumerate().skip(parent - 1);
+    let (_, head) = lines.next()?;
+    let base = indent(head);
+    for (i, line) in lines {
+        let body = line.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        if indent(line) <= base {
+            break;
+        }
+        if body.strip_prefix(option).is_some_and(|rest| rest.trim_start().starts_with(':')) {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 fn line_of(e: &serde_yaml::Error) -> Option<usize> {
@@ -412,16 +419,14 @@ mod tests {
                 &p.layout.prr_group,
                 &p.template,
                 p.trailers,
-                p.when,
-                SINCE_RULES.iter().map(|id| p.since(id)).collect::<Vec<_>>()
+                format!("{:?}", p.options),
             ),
             (
                 &d.layout.root,
                 &d.layout.prr_group,
                 &d.template,
                 d.trailers,
-                d.when,
-                SINCE_RULES.iter().map(|id| d.since(id)).collect::<Vec<_>>()
+                format!("{:?}", d.options),
             )
         );
         assert!(p.allow.is_empty());
@@ -448,8 +453,12 @@ mod tests {
                 .starts_with(".kepguard.yaml:3: rules.stage-monotonic.level: unknown variant `loud`")
         );
         assert_eq!(
-            err("rules:\n  stage-monotonic:\n    when: any\n"),
-            ".kepguard.yaml:2: rule `stage-monotonic` has no option `when` (see `kepguard explain stage-monotonic`)"
+            err("rules:\n  file-too-large:\n    level: off\n    when: any\n"),
+            ".kepguard.yaml:4: rules.file-too-large: unknown field `when`, there are no fields (see `kepguard explain file-too-large`)"
+        );
+        assert_eq!(
+            err("rules:\n  stage-monotonic:\n    slip: warning\n    when: any\n"),
+            ".kepguard.yaml:4: rules.stage-monotonic: unknown field `when`, expected `slip` (see `kepguard explain stage-monotonic`)"
         );
         assert!(err("trailers: maybe\n").starts_with(".kepguard.yaml:1: "));
         assert!(err("rules:\n  prr-on-graduation:\n    since: soon\n").contains("`soon` is not a milestone"));
@@ -471,9 +480,13 @@ mod tests {
             ("proposals", "prr")
         );
         assert!(p.trailers);
-        assert_eq!(p.when, When::Any);
-        assert_eq!(p.since("prr-on-graduation"), Milestone { major: 1, minor: 30 });
-        assert_eq!(p.since("prr-approval"), PRR_REQUIRED_SINCE);
+        assert_eq!(
+            p.options::<rules::implementation_history::Options>("implementation-history").when,
+            rules::implementation_history::When::Any
+        );
+        let since = |id| p.options::<rules::PrrSince>(id).since;
+        assert_eq!(since("prr-on-graduation"), Milestone { major: 1, minor: 30 });
+        assert_eq!(since("prr-approval"), rules::PrrSince::DEFAULT);
         assert_eq!(p.level("prr-on-graduation"), Level::Warning);
         assert_eq!(p.level("stage-monotonic"), Level::Off);
         assert_eq!(p.level("implementation-history"), Level::Error);

@@ -356,6 +356,16 @@ impl Milestone {
     }
 }
 
+/// A milestone such as `v1.21` in a policy file, checked while parsing.
+impl<'de> serde::Deserialize<'de> for Milestone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let text = render_scalar(&value).unwrap_or_default();
+        Milestone::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a milestone such as v1.21")))
+    }
+}
+
 impl std::fmt::Display for Milestone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "v{}.{}", self.major, self.minor)

@@ -5,7 +5,7 @@ use super::{
     section_update,
 };
 use crate::finding::Finding;
-use crate::policy::When;
+use serde::Deserialize;
 
 declare_rule! {
     /// ## What it checks
@@ -36,9 +36,32 @@ const SECTION: &str = "Implementation History";
 
 pub struct ImplementationHistory;
 
+/// `rules.implementation-history` in the policy file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    #[serde(default)]
+    pub when: When,
+}
+
+/// Which changes need an Implementation History entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum When {
+    /// A change of status, stage, latest-milestone or a milestone.
+    #[default]
+    Lifecycle,
+    /// Any change to `kep.yaml` or `README.md`.
+    Any,
+}
+
 impl Rule for ImplementationHistory {
     fn info(&self) -> &'static RuleInfo {
         &INFO
+    }
+
+    fn options(&self, raw: serde_yaml::Value) -> Result<super::Options, serde_yaml::Error> {
+        super::options::<Options>(raw)
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
@@ -52,7 +75,7 @@ impl Rule for ImplementationHistory {
                 .map(Transition::to_string)
                 .collect::<Vec<_>>()
                 .join(", "),
-            None if cx.policy.when == When::Any => "the KEP changed".to_owned(),
+            None if cx.options::<Options>(&INFO).when == When::Any => "the KEP changed".to_owned(),
             None => return Ok(()),
         };
         let first_key = transitions.first().map_or("status", |t| t.key.as_str());

@@ -2,7 +2,7 @@
 //! [`declare_rule!`], and is listed once in [`ALL`].
 
 mod file_too_large;
-mod implementation_history;
+pub mod implementation_history;
 mod kep_metadata;
 mod milestone_monotonic;
 mod prr_approval;
@@ -13,8 +13,14 @@ mod stage_skip;
 mod status_transition;
 mod template_sections;
 
+use std::any::Any;
+use std::fmt::Debug;
+use std::sync::Arc;
+
 use anyhow::Result;
 use gix::ObjectId;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::finding::{Finding, Location, Severity};
 use crate::kep::RepoFiles;
@@ -55,6 +61,45 @@ pub trait Rule: Sync {
     /// Whether the rule judges a KEP as it stands, so `kepguard validate` runs it too.
     fn snapshot(&self) -> bool {
         false
+    }
+    /// Parses the rule's options: its `rules.<id>` mapping in the policy file, `level` removed
+    /// (an empty mapping gives the defaults). A rule with options returns [`options::<T>`].
+    fn options(&self, raw: serde_yaml::Value) -> Result<Options, serde_yaml::Error> {
+        options::<NoOptions>(raw)
+    }
+}
+
+/// A rule's parsed options, as the policy keeps them.
+pub type Options = Arc<dyn RuleOptions>;
+
+/// What a rule's options struct is: deserialised from the policy, compared in tests by `Debug`.
+pub trait RuleOptions: Any + Debug + Send + Sync {}
+impl<T: Any + Debug + Send + Sync> RuleOptions for T {}
+
+/// Deserialises a rule's options struct `T` from its policy mapping.
+pub fn options<T: RuleOptions + DeserializeOwned>(raw: serde_yaml::Value) -> Result<Options, serde_yaml::Error> {
+    Ok(Arc::new(serde_yaml::from_value::<T>(raw)?))
+}
+
+/// The options of a rule that has none: any key is an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoOptions {}
+
+/// The option of the PRR rules: they apply to KEPs targeting this milestone or later.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrrSince {
+    #[serde(default = "PrrSince::default_since")]
+    pub since: Milestone,
+}
+
+impl PrrSince {
+    /// The release from which Production Readiness Review is required upstream.
+    pub const DEFAULT: Milestone = Milestone { major: 1, minor: 21 };
+
+    fn default_since() -> Milestone {
+        Self::DEFAULT
     }
 }
 
@@ -117,6 +162,11 @@ impl Context<'_> {
             help,
             notes: Vec::new(),
         }
+    }
+
+    /// The options of `rule` in force: the policy's, else the rule's defaults.
+    pub fn options<T: RuleOptions>(&self, rule: &'static RuleInfo) -> &T {
+        self.policy.options(rule.id)
     }
 
     /// `KEP-<number>` (or the KEP's path where it has no number) for messages.

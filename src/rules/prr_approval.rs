@@ -60,12 +60,16 @@ impl Rule for PrrApproval {
         true
     }
 
+    fn options(&self, raw: serde_yaml::Value) -> Result<super::Options, serde_yaml::Error> {
+        super::options::<super::PrrSince>(raw)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some(new) = &cx.diff.new else { return Ok(()) };
         let Some(meta) = new.metadata.parsed() else {
             return Ok(());
         };
-        if !prr_required(meta, cx.policy.since(INFO.id)) {
+        if !prr_required(meta, cx.options::<super::PrrSince>(&INFO).since) {
             return Ok(());
         }
         // Without these kepval cannot find the file either; kep-metadata reports them.

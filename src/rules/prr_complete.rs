@@ -58,9 +58,13 @@ impl Rule for PrrComplete {
         true
     }
 
+    fn options(&self, raw: serde_yaml::Value) -> Result<super::Options, serde_yaml::Error> {
+        super::options::<super::PrrSince>(raw)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some(new) = &cx.diff.new else { return Ok(()) };
-        let since = cx.policy.since(INFO.id);
+        let since = cx.options::<super::PrrSince>(&INFO).since;
         // An unchanged README under unchanged PRR terms cannot have lost an answer.
         let readme_settled = cx.scope == Scope::Change
             && cx.diff.readme_unchanged()

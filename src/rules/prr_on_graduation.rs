@@ -34,6 +34,10 @@ impl Rule for PrrOnGraduation {
         &INFO
     }
 
+    fn options(&self, raw: serde_yaml::Value) -> Result<super::Options, serde_yaml::Error> {
+        super::options::<super::PrrSince>(raw)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some((old, old_meta, new, new_meta)) = cx.diff.both_parsed() else {
             return Ok(());
@@ -47,7 +51,7 @@ impl Rule for PrrOnGraduation {
         ) {
             return Ok(());
         }
-        if !targets_since(new_meta, cx.policy.since(INFO.id)) {
+        if !targets_since(new_meta, cx.options::<super::PrrSince>(&INFO).since) {
             return Ok(());
         }
         let target = new_meta

@@ -8,9 +8,9 @@ declare_rule! {
     /// ## What it checks
     /// A change of `status` follows the KEP process: provisional -> implementable ->
     /// implemented; any status -> deferred, rejected, withdrawn or replaced; deferred ->
-    /// provisional or implementable. Anything else fires, such as implemented -> implementable,
-    /// provisional -> implemented (skipping implementable), or leaving rejected, withdrawn or
-    /// replaced. Statuses that are not valid values are left to `kep-metadata`.
+    /// provisional or implementable; implemented -> implementable, which reopens a KEP for its
+    /// next stage (as KEP-1205 and KEP-383 did). Anything else fires, such as provisional ->
+    /// implemented (skipping implementable), or leaving rejected, withdrawn or replaced. Statuses that are not valid values are left to `kep-metadata`.
     ///
     /// ## Why
     /// `status` tells the release team what to track: an implementable KEP is in a release's
@@ -32,7 +32,10 @@ pub fn allowed(from: Status, to: Status) -> bool {
         || matches!(to, Deferred | Rejected | Withdrawn | Replaced) && !matches!(from, Rejected | Withdrawn | Replaced)
         || matches!(
             (from, to),
-            (Provisional, Implementable) | (Implementable, Implemented) | (Deferred, Provisional | Implementable)
+            (Provisional, Implementable)
+                | (Implementable, Implemented)
+                | (Implemented, Implementable)
+                | (Deferred, Provisional | Implementable)
         )
 }
 
@@ -80,7 +83,8 @@ mod tests {
         assert!(allowed(Provisional, Implementable) && allowed(Implementable, Implemented));
         assert!(allowed(Implemented, Withdrawn) && allowed(Provisional, Deferred));
         assert!(allowed(Deferred, Implementable) && allowed(Deferred, Provisional));
-        assert!(!allowed(Implemented, Implementable));
+        assert!(allowed(Implemented, Implementable), "reopened for the next stage");
+        assert!(!allowed(Implemented, Provisional));
         assert!(!allowed(Provisional, Implemented));
         assert!(!allowed(Rejected, Provisional) && !allowed(Withdrawn, Deferred) && !allowed(Replaced, Rejected));
         assert!(!allowed(Deferred, Implemented));
