@@ -252,20 +252,28 @@ impl RepoFiles for TreeFiles<'_> {
         if let Some(hit) = self.dirs.borrow().get(path) {
             return Ok(hit.clone());
         }
-        let dirs = self.list_dirs(path)?;
+        let dirs = self.list(self.new_tree, path, true)?;
         self.dirs.borrow_mut().insert(path.to_owned(), dirs.clone());
         Ok(dirs)
+    }
+
+    fn base_files(&self, path: &str) -> Result<Vec<String>> {
+        match self.base_tree {
+            Some(tree) => self.list(tree, path, false),
+            None => Ok(Vec::new()),
+        }
     }
 }
 
 impl TreeFiles<'_> {
-    fn list_dirs(&self, path: &str) -> Result<Vec<String>> {
+    /// The names of the directories (`trees`) or regular files directly under `path` in `tree`.
+    fn list(&self, tree: ObjectId, path: &str, trees: bool) -> Result<Vec<String>> {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let dir = match parts.is_empty() {
-            true => Some(self.new_tree),
+            true => Some(tree),
             false => self
                 .objects
-                .entry_at(self.new_tree, &parts)?
+                .entry_at(tree, &parts)?
                 .filter(|(_, m)| m.is_tree())
                 .map(|(id, _)| id),
         };
@@ -278,7 +286,12 @@ impl TreeFiles<'_> {
             .with_context(|| format!("cannot read tree {dir}"))?
         {
             let entry = entry.with_context(|| format!("tree {dir} is corrupt"))?;
-            if entry.mode.is_tree() {
+            let wanted = if trees {
+                entry.mode.is_tree()
+            } else {
+                entry.mode.is_blob()
+            };
+            if wanted {
                 dirs.push(entry.filename.to_string());
             }
         }

@@ -1,10 +1,11 @@
 use anyhow::Result;
+use serde::Deserialize;
 use serde_yaml::Value;
 
 use super::{Context, Rule, RuleInfo, Scope, declare_rule, metadata_location};
 use crate::finding::{Finding, Location, Severity};
 use crate::kep::metadata::{Metadata, Milestone, Stage, StageValue, Status};
-use crate::kep::{KepPath, MetadataState};
+use crate::kep::{KepKind, KepPath, MetadataState};
 
 declare_rule! {
     /// ## What it checks
@@ -19,8 +20,16 @@ declare_rule! {
     /// (with a "did you mean" for near misses); `status: implemented` requires `stage: stable`;
     /// implementable and implemented KEPs set `stage` and `latest-milestone`; `kep-number` equals
     /// the directory's number; `owning-sig` equals the directory's group where that is a `sig-*`;
-    /// the groups in `owning-sig` and `participating-sigs` exist as directories of the KEP root;
-    /// `creation-date` and `last-updated` are real `YYYY-MM-DD` dates; milestones look like `vX.Y`.
+    /// the groups in `owning-sig` and `participating-sigs` are groups of the repository: a
+    /// directory of the KEP root, a group whose `<group>-leads` alias (or a `committee-*` alias)
+    /// is in `OWNERS_ALIASES` on the base side, or one of the option `groups`; `creation-date` and
+    /// `last-updated` are real `YYYY-MM-DD` dates; milestones look like `vX.Y`. Placeholders
+    /// (`""`, `TBD`, null) for the milestones of stages after the current one are plans, not
+    /// defects; a milestone without its `v` (`"1.28"`, which kepval reads as v1.28) is only a
+    /// `validate` warning. A metadata file renamed into `kep.yaml` brings its old problems along,
+    /// so the rename introduces none.
+    ///
+    /// Legacy single-file KEPs were never read by kepval: their front matter only has to parse.
     ///
     /// ## Why
     /// Every other rule, kepval and the release tooling read these values. Metadata that does not
@@ -30,10 +39,26 @@ declare_rule! {
     /// ## How to fix
     /// Fix the value at the line shown: the YAML syntax (indentation, an unclosed quote, a tab),
     /// the missing field, or the value the message names (the "did you mean" is usually it).
+    ///
+    /// ## Options
+    /// `groups: [sig-foo, wg-bar]`: groups that may own or join KEPs without a directory of
+    /// their own or an alias in `OWNERS_ALIASES`.
     INFO, "kep-metadata", Error, "KEP metadata parses and holds valid values"
 }
 
 pub struct KepMetadata;
+
+/// `rules.kep-metadata` in the policy file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Groups (SIGs, WGs, committees) that own KEPs without a directory of their own.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Where `<group>-leads` and `committee-*` aliases name the project's groups.
+const ALIASES_FILE: &str = "OWNERS_ALIASES";
 
 /// The fields kepval's `Proposal` decodes (fields without a YAML tag included, as yaml.v3 names
 /// them), so anything else is an unknown field.
@@ -100,6 +125,10 @@ impl Rule for KepMetadata {
         true
     }
 
+    fn options(&self, raw: serde_yaml::Value) -> Result<super::Options, serde_yaml::Error> {
+        super::options::<Options>(raw)
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some(new) = &cx.diff.new else { return Ok(()) };
         let path = new.kep.metadata_path();
@@ -119,7 +148,7 @@ impl Rule for KepMetadata {
                 return Ok(());
             }
             MetadataState::Invalid(e) => {
-                out.push(cx.finding(
+                let mut finding = cx.finding(
                     &INFO,
                     Location {
                         path: path.clone(),
@@ -128,17 +157,44 @@ impl Rule for KepMetadata {
                     },
                     format!("{}: {path} is not valid KEP metadata: {}", cx.kep_name(), e.message),
                     "fix the YAML so that it parses as a mapping of KEP fields".into(),
-                ));
+                );
+                // kepval never reads a legacy KEP: its broken front matter blocks only the change
+                // that breaks it.
+                if new.kep.kind == KepKind::Legacy {
+                    let was_broken = cx
+                        .diff
+                        .old
+                        .as_ref()
+                        .is_some_and(|o| matches!(o.metadata, MetadataState::Invalid(_)));
+                    if cx.scope == Scope::Tree || was_broken {
+                        finding.severity = Severity::Warning;
+                        finding.notes.push(match cx.scope {
+                            Scope::Tree => "a legacy KEP, which kepval does not read: reported as a warning".into(),
+                            Scope::Change => {
+                                "the front matter did not parse before the change either: reported as a warning".into()
+                            }
+                        });
+                    }
+                }
+                out.push(finding);
                 return Ok(());
             }
             MetadataState::Parsed(meta) => meta,
         };
-        let groups = cx.repo.new_dirs(&cx.policy.layout.root)?;
-        let problems = problems(meta, &new.kep, &groups, &cx.policy.layout.prr_group);
+        // kepval never read legacy single-file KEPs: their front matter only has to parse.
+        if new.kep.kind == KepKind::Legacy {
+            return Ok(());
+        }
+        let groups = Groups::of(cx)?;
+        let problems = problems(meta, &new.kep, &groups, cx.scope);
         let old_codes: Vec<String> = match (&cx.diff.old, cx.scope) {
             (Some(old), Scope::Change) => match old.metadata.parsed() {
-                Some(old_meta) => problems_codes(old_meta, &old.kep, &groups, &cx.policy.layout.prr_group),
-                None => Vec::new(),
+                Some(old_meta) => problems_codes(old_meta, &old.kep, &groups, cx.scope),
+                // A metadata file renamed into kep.yaml brings its problems along.
+                None => match renamed_from(cx, &old.kep)? {
+                    Some(old_meta) => problems_codes(&old_meta, &old.kep, &groups, cx.scope),
+                    None => Vec::new(),
+                },
             },
             _ => Vec::new(),
         };
@@ -161,14 +217,91 @@ impl Rule for KepMetadata {
     }
 }
 
-fn problems_codes(meta: &Metadata, kep: &KepPath, groups: &[String], prr_group: &str) -> Vec<String> {
-    problems(meta, kep, groups, prr_group)
-        .into_iter()
-        .map(|p| p.code)
-        .collect()
+fn problems_codes(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Vec<String> {
+    problems(meta, kep, groups, scope).into_iter().map(|p| p.code).collect()
 }
 
-fn problems(meta: &Metadata, kep: &KepPath, groups: &[String], prr_group: &str) -> Vec<Problem> {
+/// The metadata of another YAML file the KEP directory held before the change (such as
+/// `4331.yaml` renamed to `kep.yaml`), when one parses as KEP metadata.
+fn renamed_from(cx: &Context<'_>, old: &KepPath) -> Result<Option<Metadata>> {
+    if old.kind != KepKind::Directory {
+        return Ok(None);
+    }
+    for name in cx.repo.base_files(&old.path)? {
+        if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+            continue;
+        }
+        if let Some(text) = cx.repo.base_file(&format!("{}/{name}", old.path))?
+            && let Ok(meta) = Metadata::parse(&text, 0)
+            && meta.get("kep-number").is_some()
+        {
+            return Ok(Some(meta));
+        }
+    }
+    Ok(None)
+}
+
+/// The groups a KEP may name: the KEP root's directories (but the PRR one), the groups that
+/// `OWNERS_ALIASES` on the base side names (`<group>-leads`, `committee-*`), and the policy's.
+struct Groups {
+    dirs: Vec<String>,
+    others: Vec<String>,
+}
+
+impl Groups {
+    fn of(cx: &Context<'_>) -> Result<Groups> {
+        let prr = &cx.policy.layout.prr_group;
+        let dirs: Vec<String> = cx
+            .repo
+            .new_dirs(&cx.policy.layout.root)?
+            .into_iter()
+            .filter(|d| d != prr)
+            .collect();
+        let mut others = cx.options::<Options>(&INFO).groups.clone();
+        if let Some(text) = cx.repo.base_file(ALIASES_FILE)? {
+            others.extend(alias_groups(&text));
+        }
+        Ok(Groups { dirs, others })
+    }
+
+    /// Without directories there is nothing to judge a group by.
+    fn known(&self, group: &str) -> bool {
+        self.dirs.is_empty() || self.dirs.iter().chain(&self.others).any(|g| g == group)
+    }
+}
+
+/// The groups named by the aliases of an `OWNERS_ALIASES` file, parsed once per content.
+fn alias_groups(text: &str) -> Vec<String> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<Option<(String, Vec<String>)>> = const { std::cell::RefCell::new(None) };
+    }
+    CACHE.with_borrow_mut(|cache| {
+        if let Some((cached, groups)) = cache.as_ref()
+            && cached == text
+        {
+            return groups.clone();
+        }
+        let doc: Option<Value> = serde_yaml::from_str(text).ok();
+        let groups: Vec<String> = doc
+            .as_ref()
+            .and_then(|d| d.get("aliases"))
+            .and_then(|a| a.as_mapping())
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str())
+                    .filter_map(|k| match k.strip_suffix("-leads") {
+                        Some(group) => Some(group.to_owned()),
+                        None => k.starts_with("committee-").then(|| k.to_owned()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        *cache = Some((text.to_owned(), groups.clone()));
+        groups
+    })
+}
+
+fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut push = |code: String, key: &[&str], title: String, help: String, strict: bool| {
         out.push(Problem {
@@ -372,27 +505,25 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &[String], prr_group: &str) 
             true,
         );
     }
-    let known_group = |g: &str| groups.iter().any(|d| d == g && d != prr_group);
     if let Some(sig) = &owning
-        && !groups.is_empty()
-        && !known_group(sig)
+        && !groups.known(sig)
     {
         push(
             format!("group:{sig}"),
             &["owning-sig"],
             format!("{name}: owning-sig {sig} is not a group of this repository"),
-            group_help(sig, groups),
+            group_help(sig, &groups.dirs),
             true,
         );
     }
     if let Some(Value::Sequence(sigs)) = meta.get("participating-sigs") {
         for sig in sigs.iter().filter_map(|v| v.as_str()) {
-            if !groups.is_empty() && !known_group(sig) {
+            if !groups.known(sig) {
                 push(
                     format!("group:{sig}"),
                     &["participating-sigs"],
                     format!("{name}: participating-sigs names {sig}, not a group of this repository"),
-                    group_help(sig, groups),
+                    group_help(sig, &groups.dirs),
                     true,
                 );
             }
@@ -411,26 +542,50 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &[String], prr_group: &str) 
             );
         }
     }
-    let mut milestones: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut milestones: Vec<(String, Vec<&str>, bool)> = Vec::new();
     if let Some(m) = meta.scalar("latest-milestone") {
-        milestones.push((m, vec!["latest-milestone"]));
+        milestones.push((m, vec!["latest-milestone"], false));
     }
-    for key in MILESTONE_KEYS {
-        if let Some(m) = meta.nested_scalar("milestone", key) {
-            milestones.push((m, vec!["milestone", key]));
+    let current = stage.valid();
+    for (i, key) in MILESTONE_KEYS.iter().enumerate() {
+        // A stage after the current one is a plan: a placeholder for its release is normal.
+        let planned = current.is_none_or(|c| Stage::ALL[i] > c);
+        match meta.get("milestone").and_then(|m| m.get(*key)) {
+            None | Some(Value::Null) => {}
+            Some(_) => {
+                let value = meta.nested_scalar("milestone", key).unwrap_or_default();
+                milestones.push((value, vec!["milestone", key], planned));
+            }
         }
     }
-    for (value, key) in milestones {
-        if !is_milestone(&value) {
-            let shown = key.join(".");
-            push(
-                format!("milestone:{shown}"),
-                &key,
-                format!("{name}: {shown} `{value}` is not a milestone such as v1.31"),
-                "write the release as vX.Y".into(),
-                true,
-            );
+    for (value, key, planned) in milestones {
+        if is_milestone(&value) || (planned && is_placeholder(&value)) {
+            continue;
         }
+        let shown = key.join(".");
+        // `1.28` reads as v1.28 to kepval's tolerant parse: a matter of style, for validate only.
+        if Milestone::parse(&value).is_some_and(|m| format!("v{value}") == m.to_string()) {
+            if scope == Scope::Tree {
+                push(
+                    format!("milestone-v:{shown}"),
+                    &key,
+                    format!("{name}: {shown} `{value}` lacks the `v` of a milestone such as v1.31"),
+                    format!("write `v{value}`"),
+                    true,
+                );
+            }
+            continue;
+        }
+        push(
+            format!("milestone:{shown}"),
+            &key,
+            format!("{name}: {shown} `{value}` is not a milestone such as v1.31"),
+            match planned {
+                true => "write the release as vX.Y, or leave it empty until it is planned".into(),
+                false => "write the release as vX.Y".into(),
+            },
+            true,
+        );
     }
     out
 }
@@ -438,8 +593,8 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &[String], prr_group: &str) 
 fn group_help(sig: &str, groups: &[String]) -> String {
     let names: Vec<&str> = groups.iter().map(String::as_str).collect();
     match did_you_mean(sig, &names) {
-        Some(g) => format!("did you mean `{g}`? groups are the directories of the KEP root"),
-        None => "name a group that has a directory under the KEP root".into(),
+        Some(g) => format!("did you mean `{g}`?"),
+        None => "name a group of this repository: a directory of the KEP root, a `<group>-leads` alias in OWNERS_ALIASES, or one of `rules.kep-metadata.groups` in the policy".into(),
     }
 }
 
@@ -478,6 +633,11 @@ fn is_date(s: &str) -> bool {
         _ => return false,
     };
     (1..=days).contains(&d)
+}
+
+/// What KEPs write for a release not planned yet.
+fn is_placeholder(s: &str) -> bool {
+    matches!(s.trim().to_ascii_lowercase().as_str(), "" | "tbd" | "tba" | "~" | "n/a" | "na" | "none")
 }
 
 /// `vX.Y` exactly.

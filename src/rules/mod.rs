@@ -228,17 +228,46 @@ pub fn section_update(
     Ok(SectionUpdate::Unchanged(heading_location(new, section.heading)?))
 }
 
-/// Whether Production Readiness Review applies to a KEP, as kepval decides: it is implementable or
-/// implemented and its `latest-milestone` is `since` or later. A missing or unreadable milestone
-/// does not exempt it.
+/// Whether Production Readiness Review applies to a KEP: it is implementable or implemented and
+/// targets `since` or later (see [`targets_since`]).
 pub fn prr_required(meta: &Metadata, since: Milestone) -> bool {
     matches!(meta.status(), Some(Status::Implementable | Status::Implemented)) && targets_since(meta, since)
 }
 
-/// Whether a KEP targets `since` or later by its `latest-milestone`; a missing or unreadable
-/// milestone counts as targeting it, so that it cannot opt a KEP out of a check.
+/// Whether a KEP targets `since` or later: its `latest-milestone` or its current stage's
+/// `milestone.<stage>` is `since` or later, or neither names a release. A graduation belongs to
+/// the release it targets, so a stale or lowered `latest-milestone` cannot exempt it; a missing or
+/// unreadable milestone cannot opt a KEP out either.
 pub fn targets_since(meta: &Metadata, since: Milestone) -> bool {
-    meta.milestone("latest-milestone", None).is_none_or(|m| m >= since)
+    let latest = meta.milestone("latest-milestone", None);
+    let stage = stage_release(meta).map(|(_, m)| m);
+    match (latest, stage) {
+        (None, None) => true,
+        _ => latest.is_some_and(|m| m >= since) || stage.is_some_and(|m| m >= since),
+    }
+}
+
+/// kepval's own test of whether PRR applies: `latest-milestone` alone (missing or unreadable
+/// counts as applying).
+pub fn kepval_requires_prr(meta: &Metadata, since: Milestone) -> bool {
+    matches!(meta.status(), Some(Status::Implementable | Status::Implemented))
+        && meta.milestone("latest-milestone", None).is_none_or(|m| m >= since)
+}
+
+/// The release the KEP's current stage names in `milestone.<stage>`, as written and parsed.
+pub fn stage_release(meta: &Metadata) -> Option<(String, Milestone)> {
+    let stage = meta.stage().valid()?;
+    let text = meta.nested_scalar("milestone", stage.as_str())?;
+    let m = Milestone::parse(&text)?;
+    Some((text, m))
+}
+
+/// The release a KEP's current stage targets, for messages: `milestone.<stage>` when it names
+/// one, else `latest-milestone`.
+pub fn target_release(meta: &Metadata) -> Option<String> {
+    stage_release(meta)
+        .map(|(_, m)| m.to_string())
+        .or_else(|| meta.scalar("latest-milestone"))
 }
 
 /// The keys whose change makes a lifecycle change.

@@ -4,20 +4,32 @@ use std::rc::Rc;
 use anyhow::Result;
 use serde_yaml::Value;
 
-use super::{Context, Rule, RuleInfo, Scope, declare_rule, metadata_location, prr_required};
+use super::{
+    Context, Rule, RuleInfo, Scope, declare_rule, kepval_requires_prr, metadata_location, prr_required, target_release,
+};
 use crate::finding::{Finding, Location, Severity};
-use crate::kep::metadata::Metadata;
+use crate::kep::KepKind;
+use crate::kep::metadata::{Metadata, Milestone, Status};
 
 declare_rule! {
     /// ## What it checks
-    /// A KEP that is `implementable` or `implemented` with `latest-milestone` v1.21 or later (a
-    /// missing or unreadable milestone does not exempt it; the policy option `since` moves the
-    /// milestone) has a PRR approval file `keps/prod-readiness/<owning-sig>/<kep-number>.yaml`
+    /// A KEP that is `implementable` or `implemented` and targets v1.21 or later has a PRR
+    /// approval file `keps/prod-readiness/<owning-sig>/<kep-number>.yaml`
     /// that parses, sets `kep-number`, and names a non-empty `approver` under the KEP's current
     /// `stage`. Where the repository root has `OWNERS_ALIASES` (read from the base side of a
     /// change), that approver, without `@`, is in its `prod-readiness-approvers` alias; an approval
     /// that was already recorded before the change may also name someone in
     /// `prod-readiness-approvers-emeritus`.
+    ///
+    /// A KEP targets v1.21 or later when its `latest-milestone` or its current stage's
+    /// `milestone.<stage>` is v1.21 or later, or when neither names a release (the option `since`
+    /// moves v1.21). kepval reads `latest-milestone` alone; a KEP that only its stage's milestone
+    /// brings in is reported as a warning in `kepguard validate`, and in a change that leaves its
+    /// lifecycle alone.
+    ///
+    /// A change that sets `latest-milestone` to `"0.0"` (kepval's placeholder for KEPs older than
+    /// PRR) on a KEP whose milestones name v1.21 or later, or on a new implementable KEP, is an
+    /// error: it would switch PRR off for a KEP that needs it.
     ///
     /// Stricter than kepval, as a warning when the file already had it before the change (and
     /// always in `kepguard validate`), otherwise an error: the file's `kep-number` equals the
@@ -66,22 +78,103 @@ impl Rule for PrrApproval {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some(new) = &cx.diff.new else { return Ok(()) };
+        // Legacy single-file KEPs were never held to PRR approvals.
+        if new.kep.kind == KepKind::Legacy {
+            return Ok(());
+        }
         let Some(meta) = new.metadata.parsed() else {
             return Ok(());
         };
-        if !prr_required(meta, cx.options::<super::PrrSince>(&INFO).since) {
+        let since = cx.options::<super::PrrSince>(&INFO).since;
+        if cx.scope == Scope::Change {
+            placeholder_switches_prr_off(cx, meta, since, out);
+        }
+        if !prr_required(meta, since) {
             return Ok(());
         }
+        // Brought in by the stage's milestone alone: stricter than kepval.
+        let strict_only = !kepval_requires_prr(meta, since);
+        let before = out.len();
+        self.approval(cx, meta, out)?;
+        if strict_only {
+            let old = cx.diff.old.as_ref().and_then(|o| o.metadata.parsed());
+            let lifecycle_change = match old {
+                Some(old) => !super::lifecycle_transitions(old, meta).is_empty(),
+                None => true,
+            };
+            if cx.scope == Scope::Tree || !lifecycle_change {
+                let (latest, stage) = (
+                    meta.scalar("latest-milestone").unwrap_or_else(|| "(not set)".into()),
+                    target_release(meta).unwrap_or_default(),
+                );
+                for f in &mut out[before..] {
+                    if f.severity == Severity::Error {
+                        f.severity = Severity::Warning;
+                        f.notes.push(format!(
+                            "its stage targets {stage}, but latest-milestone {latest} exempts it for kepval: reported as a warning"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A change that sets `latest-milestone: "0.0"` where PRR applies: the placeholder is how KEPs
+/// older than PRR pass kepval, so on any other KEP it switches PRR off.
+fn placeholder_switches_prr_off(cx: &Context<'_>, meta: &Metadata, since: Milestone, out: &mut Vec<Finding>) {
+    let zero = Milestone { major: 0, minor: 0 };
+    if meta.milestone("latest-milestone", None) != Some(zero) {
+        return;
+    }
+    let old = cx.diff.old.as_ref().and_then(|o| o.metadata.parsed());
+    if old.is_some_and(|o| o.milestone("latest-milestone", None) == Some(zero)) {
+        return;
+    }
+    // The current stage's release first, else the latest release any stage names.
+    let current = meta.stage().valid().map(|s| s.as_str());
+    let later: Option<(String, String)> = ["alpha", "beta", "stable", "deprecated", "disabled", "removed"]
+        .iter()
+        .filter_map(|stage| {
+            let text = meta.nested_scalar("milestone", stage)?;
+            let m = Milestone::parse(&text).filter(|m| *m >= since)?;
+            Some((Some(*stage) == current, m, format!("milestone.{stage}"), text))
+        })
+        .max_by_key(|(is_current, m, ..)| (*is_current, *m))
+        .map(|(_, _, key, text)| (key, text));
+    let new_targeting = cx.diff.old.is_none() && matches!(meta.status(), Some(Status::Implementable | Status::Implemented));
+    let why = match (&later, new_targeting) {
+        (Some((key, text)), _) => format!("its `{key}` is {text}"),
+        (None, true) => format!("it is a new {} KEP", meta.scalar("status").unwrap_or_default()),
+        (None, false) => return,
+    };
+    let release = later.map(|(_, t)| t).unwrap_or_else(|| format!("the release it targets ({since} or later)"));
+    let new = cx.diff.new.as_ref().expect("checked by the caller");
+    out.push(cx.finding(
+        &INFO,
+        metadata_location(new, Some(meta), &["latest-milestone"]),
+        format!(
+            "{}: `latest-milestone: \"0.0\"` would switch PRR off, but {why}",
+            cx.kep_name()
+        ),
+        format!(
+            "\"0.0\" is for KEPs that predate PRR (v1.21); set latest-milestone to {release} and add the PRR approval"
+        ),
+    ));
+}
+
+impl PrrApproval {
+    /// The approval file's findings for a KEP that needs one.
+    fn approval(&self, cx: &Context<'_>, meta: &Metadata, out: &mut Vec<Finding>) -> Result<()> {
+        let Some(new) = &cx.diff.new else { return Ok(()) };
         // Without these kepval cannot find the file either; kep-metadata reports them.
         let (Some(sig), Some(number)) = (meta.scalar("owning-sig"), meta.scalar("kep-number")) else {
             return Ok(());
         };
         let name = cx.kep_name();
         let status = meta.scalar("status").unwrap_or_default();
-        let target = meta
-            .scalar("latest-milestone")
-            .map(|m| format!(" for {m}"))
-            .unwrap_or_default();
+        let target = target_release(meta).map(|m| format!(" for {m}")).unwrap_or_default();
         let path = cx.policy.layout.prr_file(&sig, &number);
         let Some(text) = cx.repo.new_file(&path)? else {
             out.push(cx.finding(
@@ -92,12 +185,13 @@ impl Rule for PrrApproval {
             ));
             return Ok(());
         };
+        // The key itself, else the file's `kep-number`; never a comment that happens to be line 1.
         let at = |prr: &Metadata, key: &[&str]| {
-            let line = prr.key_line(key).unwrap_or(1);
+            let line = prr.key_line(key).or_else(|| prr.key_line(&["kep-number"]));
             Location {
                 path: path.clone(),
-                line: Some(line),
-                snippet: prr.line_text(line).map(str::to_owned),
+                line,
+                snippet: line.and_then(|l| prr.line_text(l)).map(str::to_owned),
             }
         };
         let prr = match Metadata::parse(&text, 0) {

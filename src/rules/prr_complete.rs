@@ -64,6 +64,10 @@ impl Rule for PrrComplete {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some(new) = &cx.diff.new else { return Ok(()) };
+        // Legacy single-file KEPs predate the PRR questionnaire.
+        if new.kep.kind == crate::kep::KepKind::Legacy {
+            return Ok(());
+        }
         let since = cx.options::<super::PrrSince>(&INFO).since;
         // An unchanged README under unchanged PRR terms cannot have lost an answer.
         let readme_settled = cx.scope == Scope::Change

@@ -1,16 +1,23 @@
 use anyhow::Result;
 
-use super::{Context, Rule, RuleInfo, SectionUpdate, declare_rule, metadata_location, section_update, targets_since};
+use super::{
+    Context, Rule, RuleInfo, SectionUpdate, declare_rule, metadata_location, section_update, target_release, targets_since,
+};
 use crate::finding::Finding;
 use crate::kep::metadata::Stage;
 
 declare_rule! {
     /// ## What it checks
     /// A graduation (alpha -> beta, beta -> stable, or alpha -> stable) targeting v1.21 or later
-    /// (by the new `latest-milestone`; when it is absent or unparseable the rule applies; the
-    /// policy option `since` moves that milestone) must add
+    /// must add
     /// at least one visible line to the README section "Production Readiness Review
     /// Questionnaire", subsections included. Text inside HTML comments does not count.
+    ///
+    /// A graduation targets the release named by the new stage's `milestone.<stage>` or by
+    /// `latest-milestone` (before or after the change): the rule applies when any of them is
+    /// v1.21 or later, or when none names a release. So neither a stale `latest-milestone` nor
+    /// lowering it in the same change (to `"0.0"`, say) exempts a graduation. The option `since`
+    /// moves v1.21.
     ///
     /// ## Why
     /// Production Readiness Review became mandatory in v1.21. Each stage asks more of a feature
@@ -51,11 +58,12 @@ impl Rule for PrrOnGraduation {
         ) {
             return Ok(());
         }
-        if !targets_since(new_meta, cx.options::<super::PrrSince>(&INFO).since) {
+        let since = cx.options::<super::PrrSince>(&INFO).since;
+        let old_latest = old_meta.milestone("latest-milestone", None);
+        if !targets_since(new_meta, since) && !old_latest.is_some_and(|m| m >= since) {
             return Ok(());
         }
-        let target = new_meta
-            .scalar("latest-milestone")
+        let target = target_release(new_meta)
             .map(|l| format!(" in {l}"))
             .unwrap_or_default();
         let finding = match section_update(cx.diff, old, new, SECTION)? {
