@@ -189,8 +189,12 @@ impl Policy {
         for (RuleId(id), settings) in raw.rules {
             let mut settings = settings.unwrap_or_default();
             if let Some(level) = settings.remove("level") {
-                let level: Level = serde_yaml::from_value(level)
-                    .map_err(|e| at(key_line(&["rules", id, "level"]), format!("rules.{id}.level: {}", message_of(&e))))?;
+                let level: Level = serde_yaml::from_value(level).map_err(|e| {
+                    at(
+                        key_line(&["rules", id, "level"]),
+                        format!("rules.{id}.level: {}", message_of(&e)),
+                    )
+                })?;
                 policy.levels.insert(id, level);
             }
             let rule = rules::find(id).expect("ids are checked while parsing");
@@ -384,7 +388,10 @@ fn option_line(text: &str, parent: usize, option: &str) -> Option<usize> {
         if indent(line) <= base {
             break;
         }
-        if body.strip_prefix(option).is_some_and(|rest| rest.trim_start().starts_with(':')) {
+        if body
+            .strip_prefix(option)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        {
             return Some(i + 1);
         }
     }
@@ -481,7 +488,8 @@ mod tests {
         );
         assert!(p.trailers);
         assert_eq!(
-            p.options::<rules::implementation_history::Options>("implementation-history").when,
+            p.options::<rules::implementation_history::Options>("implementation-history")
+                .when,
             rules::implementation_history::When::Any
         );
         let since = |id| p.options::<rules::PrrSince>(id).since;

@@ -3,13 +3,15 @@
 //! Template guidance lives in HTML comments, so only *visible* text counts: writing inside a
 //! comment is not an update.
 
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use similar::{Algorithm, DiffOp, capture_diff_slices};
 
 #[derive(Debug, Clone)]
 pub struct Readme {
     text: String,
     headings: Vec<Heading>,
+    /// The 1-based line of a fenced code block that is never closed: it hides every heading after it.
+    unclosed_fence: Option<usize>,
     /// Byte offset of each line's start, so that a line is found without rescanning the text.
     line_starts: Vec<usize>,
 }
@@ -38,7 +40,7 @@ impl Readme {
     /// Parses `text`; the bytes before `body_start` (a legacy KEP's front matter) are not Markdown
     /// and are blanked so that line numbers stay those of the file.
     pub fn parse(text: String, body_start: usize) -> Readme {
-        let headings = if body_start == 0 {
+        let (headings, unclosed_fence) = if body_start == 0 {
             parse_headings(&text)
         } else {
             // Byte for byte, so that offsets found in the blanked text are offsets into `text`.
@@ -54,6 +56,7 @@ impl Readme {
         Readme {
             text,
             headings,
+            unclosed_fence,
             line_starts,
         }
     }
@@ -64,6 +67,19 @@ impl Readme {
 
     pub fn headings(&self) -> &[Heading] {
         &self.headings
+    }
+
+    /// Where a heading titled `title` stands inside a code fence that is never closed: the
+    /// heading's line and the fence's, so a message can say why the section is not seen.
+    pub fn hidden_heading(&self, title: &str) -> Option<(usize, usize)> {
+        let fence = self.unclosed_fence?;
+        let wanted = title.trim().to_lowercase();
+        let line = self.text.lines().enumerate().skip(fence).find_map(|(i, l)| {
+            let t = l.trim_start();
+            let text = t.trim_start_matches('#');
+            (t.starts_with('#') && text.starts_with(' ') && text.trim().to_lowercase() == wanted).then_some(i + 1)
+        })?;
+        Some((line, fence))
     }
 
     /// The first section whose heading text, trimmed, equals `title` case-insensitively.
@@ -113,16 +129,25 @@ impl Readme {
     }
 }
 
-fn parse_headings(markdown: &str) -> Vec<Heading> {
+fn parse_headings(markdown: &str) -> (Vec<Heading>, Option<usize>) {
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
     let line_of = |offset: usize| line_starts.partition_point(|&s| s <= offset) - 1;
 
     let mut headings = Vec::new();
+    let mut unclosed = None;
     let mut current: Option<(u8, usize, usize, String)> = None;
     for (event, range) in Parser::new_ext(markdown, Options::empty()).into_offset_iter() {
         match event {
+            // Only a block running to the end of the file hides what follows it.
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_)))
+                if unclosed.is_none()
+                    && range.end >= markdown.trim_end().len()
+                    && !fence_closed(&markdown[range.clone()]) =>
+            {
+                unclosed = Some(line_of(range.start) + 1);
+            }
             Event::Start(Tag::Heading { level, .. }) => {
                 current = Some((level as u8, range.start, range.end, String::new()));
             }
@@ -147,7 +172,24 @@ fn parse_headings(markdown: &str) -> Vec<Heading> {
             _ => {}
         }
     }
-    headings
+    (headings, unclosed)
+}
+
+/// Whether the source of a fenced code block ends with a closing fence: a line of at least as
+/// many of the opening fence's characters, and nothing else.
+fn fence_closed(block: &str) -> bool {
+    let mut lines = block.trim_end_matches(['\n', '\r']).lines();
+    let Some(open) = lines.next().map(str::trim_start) else {
+        return true;
+    };
+    let Some(ch) = open.chars().next().filter(|c| matches!(c, '`' | '~')) else {
+        return true; // not a fence we can judge
+    };
+    let len = open.chars().take_while(|c| *c == ch).count();
+    lines.next_back().is_some_and(|last| {
+        let last = last.trim();
+        last.chars().all(|c| c == ch) && last.chars().count() >= len
+    })
 }
 
 /// The visible lines of a section body: HTML comments removed, each line trimmed with inner runs

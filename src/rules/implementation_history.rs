@@ -1,8 +1,8 @@
 use anyhow::Result;
 
 use super::{
-    Context, Rule, RuleInfo, SectionUpdate, Transition, declare_rule, lifecycle_transitions, metadata_location,
-    section_update,
+    Context, Rule, RuleInfo, SectionUpdate, Transition, declare_rule, hidden_section, lifecycle_transitions,
+    metadata_location, section_update,
 };
 use crate::finding::Finding;
 use serde::Deserialize;
@@ -91,21 +91,33 @@ impl Rule for ImplementationHistory {
                 ),
                 format!("add a line under this heading, outside any <!-- comment -->, such as `{entry}`"),
             ),
-            SectionUpdate::Missing => {
-                let key: Vec<&str> = first_key.split('.').collect();
-                cx.finding(
+            SectionUpdate::Missing => match hidden_section(new, SECTION)? {
+                Some((at, fence)) => cx.finding(
                     &INFO,
-                    metadata_location(new, Some(new_meta), &key),
+                    at,
                     format!(
-                        "{}: {what}, but its README has no Implementation History section",
+                        "{}: {what}, but the Implementation History heading is inside a code block \
+                         opened at line {fence} and never closed",
                         cx.kep_name()
                     ),
-                    format!(
-                        "add `## {SECTION}` to {} with an entry such as `{entry}`",
-                        new.kep.readme_path()
-                    ),
-                )
-            }
+                    format!("close the code block opened at line {fence}, then add a line under this heading such as `{entry}`"),
+                ),
+                None => {
+                    let key: Vec<&str> = first_key.split('.').collect();
+                    cx.finding(
+                        &INFO,
+                        metadata_location(new, Some(new_meta), &key),
+                        format!(
+                            "{}: {what}, but its README has no Implementation History section",
+                            cx.kep_name()
+                        ),
+                        format!(
+                            "add `## {SECTION}` to {} with an entry such as `{entry}`",
+                            new.kep.readme_path()
+                        ),
+                    )
+                }
+            },
         };
         out.push(finding);
         Ok(())
@@ -114,8 +126,18 @@ impl Rule for ImplementationHistory {
 
 /// An Implementation History line describing the change.
 fn suggested_entry(meta: &crate::kep::metadata::Metadata, transitions: &[Transition]) -> String {
-    let milestone = meta.scalar("latest-milestone").unwrap_or_else(|| "vX.Y".into());
     let by_key = |k: &str| transitions.iter().find(|t| t.key == k).and_then(|t| t.new.clone());
+    // A release as the entry should name it: never a placeholder such as "0.0" echoed back.
+    let latest = meta
+        .milestone("latest-milestone", None)
+        .filter(|m| m.major > 0)
+        .map(|m| m.to_string());
+    let stage = super::stage_release(meta).map(|(_, m)| m.to_string());
+    let milestone = match by_key("stage") {
+        Some(_) => stage.or(latest),
+        None => latest.or(stage),
+    }
+    .unwrap_or_else(|| "vX.Y".into());
     let what = if let Some(stage) = by_key("stage") {
         format!("moved to {stage}")
     } else if let Some(status) = by_key("status") {

@@ -637,7 +637,10 @@ fn is_date(s: &str) -> bool {
 
 /// What KEPs write for a release not planned yet.
 fn is_placeholder(s: &str) -> bool {
-    matches!(s.trim().to_ascii_lowercase().as_str(), "" | "tbd" | "tba" | "~" | "n/a" | "na" | "none")
+    matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "" | "tbd" | "tba" | "~" | "n/a" | "na" | "none"
+    )
 }
 
 /// `vX.Y` exactly.

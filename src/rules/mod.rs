@@ -198,6 +198,22 @@ pub fn heading_location(snap: &Snapshot<'_>, heading: &Heading) -> Result<Locati
     })
 }
 
+/// Where the new README hides section `title` inside a code fence that is never closed: the
+/// heading's location and the fence's line.
+pub fn hidden_section(new: &Snapshot<'_>, title: &str) -> Result<Option<(Location, usize)>> {
+    let Some(readme) = new.readme()? else { return Ok(None) };
+    Ok(readme.hidden_heading(title).map(|(line, fence)| {
+        (
+            Location {
+                path: new.kep.readme_path(),
+                line: Some(line),
+                snippet: readme.line_text(line).map(str::to_owned),
+            },
+            fence,
+        )
+    }))
+}
+
 /// What became of a README section across a change.
 pub enum SectionUpdate {
     /// At least one visible line was inserted or replaced.

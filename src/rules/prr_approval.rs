@@ -143,13 +143,16 @@ fn placeholder_switches_prr_off(cx: &Context<'_>, meta: &Metadata, since: Milest
         })
         .max_by_key(|(is_current, m, ..)| (*is_current, *m))
         .map(|(_, _, key, text)| (key, text));
-    let new_targeting = cx.diff.old.is_none() && matches!(meta.status(), Some(Status::Implementable | Status::Implemented));
+    let new_targeting =
+        cx.diff.old.is_none() && matches!(meta.status(), Some(Status::Implementable | Status::Implemented));
     let why = match (&later, new_targeting) {
         (Some((key, text)), _) => format!("its `{key}` is {text}"),
         (None, true) => format!("it is a new {} KEP", meta.scalar("status").unwrap_or_default()),
         (None, false) => return,
     };
-    let release = later.map(|(_, t)| t).unwrap_or_else(|| format!("the release it targets ({since} or later)"));
+    let release = later
+        .map(|(_, t)| t)
+        .unwrap_or_else(|| format!("the release it targets ({since} or later)"));
     let new = cx.diff.new.as_ref().expect("checked by the caller");
     out.push(cx.finding(
         &INFO,

@@ -1,7 +1,8 @@
 use anyhow::Result;
 
 use super::{
-    Context, Rule, RuleInfo, SectionUpdate, declare_rule, metadata_location, section_update, target_release, targets_since,
+    Context, Rule, RuleInfo, SectionUpdate, declare_rule, hidden_section, metadata_location, section_update,
+    target_release, targets_since,
 };
 use crate::finding::Finding;
 use crate::kep::metadata::Stage;
@@ -60,12 +61,11 @@ impl Rule for PrrOnGraduation {
         }
         let since = cx.options::<super::PrrSince>(&INFO).since;
         let old_latest = old_meta.milestone("latest-milestone", None);
-        if !targets_since(new_meta, since) && !old_latest.is_some_and(|m| m >= since) {
+        // Lowering latest-milestone in the same change does not exempt a graduation.
+        if !targets_since(new_meta, since) && old_latest.is_none_or(|m| m < since) {
             return Ok(());
         }
-        let target = target_release(new_meta)
-            .map(|l| format!(" in {l}"))
-            .unwrap_or_default();
+        let target = target_release(new_meta).map(|l| format!(" in {l}")).unwrap_or_default();
         let finding = match section_update(cx.diff, old, new, SECTION)? {
             SectionUpdate::Gained => return Ok(()),
             SectionUpdate::Unchanged(at) => cx.finding(
@@ -79,18 +79,30 @@ impl Rule for PrrOnGraduation {
                     "answer the questions {to} requires under this heading, outside the <!-- guidance --> comments"
                 ),
             ),
-            SectionUpdate::Missing => cx.finding(
-                &INFO,
-                metadata_location(new, Some(new_meta), &["stage"]),
-                format!(
-                    "{}: graduation {from} -> {to}{target}, but its README has no PRR questionnaire",
-                    cx.kep_name()
+            SectionUpdate::Missing => match hidden_section(new, SECTION)? {
+                Some((at, fence)) => cx.finding(
+                    &INFO,
+                    at,
+                    format!(
+                        "{}: graduation {from} -> {to}{target}, but the PRR questionnaire heading is inside \
+                         a code block opened at line {fence} and never closed",
+                        cx.kep_name()
+                    ),
+                    format!("close the code block opened at line {fence}, then answer the questions {to} requires"),
                 ),
-                format!(
-                    "add `## {SECTION}` to {} (from the KEP template) and answer it for {to}",
-                    new.kep.readme_path()
+                None => cx.finding(
+                    &INFO,
+                    metadata_location(new, Some(new_meta), &["stage"]),
+                    format!(
+                        "{}: graduation {from} -> {to}{target}, but its README has no PRR questionnaire",
+                        cx.kep_name()
+                    ),
+                    format!(
+                        "add `## {SECTION}` to {} (from the KEP template) and answer it for {to}",
+                        new.kep.readme_path()
+                    ),
                 ),
-            ),
+            },
         };
         out.push(finding);
         Ok(())

@@ -7,8 +7,8 @@ use crate::kep::metadata::Stage;
 declare_rule! {
     /// ## What it checks
     /// A KEP does not go from `stage: alpha` straight to `stage: stable`. It fires when a
-    /// change moves alpha -> stable and `milestone.beta` is not set (a set beta milestone shows
-    /// the beta stage shipped, even if `stage` was never updated for it).
+    /// change moves alpha -> stable and `milestone.beta` is not set (a set beta milestone records
+    /// a beta release, even if `stage` was never updated for it).
     ///
     /// ## Why
     /// Beta is where a feature is on by default and gets real-world use; the graduation criteria
@@ -37,12 +37,15 @@ impl Rule for StageSkip {
         {
             return Ok(());
         }
-        out.push(cx.finding(
-            &INFO,
-            metadata_location(new, Some(new_meta), &["stage"]),
-            format!("{}: stage alpha -> stable skips beta", cx.kep_name()),
-            "graduate to beta first, or record the release beta shipped in under `milestone.beta`".to_owned(),
-        ));
+        out.push(
+            cx.finding(
+                &INFO,
+                metadata_location(new, Some(new_meta), &["stage"]),
+                format!("{}: stage alpha -> stable skips beta", cx.kep_name()),
+                "graduate to beta first; if a release shipped it as beta, record that release under `milestone.beta`"
+                    .to_owned(),
+            ),
+        );
         Ok(())
     }
 }
