@@ -251,16 +251,12 @@ pub fn prr_required(meta: &Metadata, since: Milestone) -> bool {
 }
 
 /// Whether a KEP targets `since` or later: its `latest-milestone` or its current stage's
-/// `milestone.<stage>` is `since` or later, or neither names a release. A graduation belongs to
-/// the release it targets, so a stale or lowered `latest-milestone` cannot exempt it; a missing or
-/// unreadable milestone cannot opt a KEP out either.
+/// `milestone.<stage>` is `since` or later. A graduation belongs to the release it targets, so a
+/// stale or lowered `latest-milestone` cannot exempt it; a missing or unreadable `latest-milestone`
+/// cannot opt a KEP out either (as in kepval).
 pub fn targets_since(meta: &Metadata, since: Milestone) -> bool {
-    let latest = meta.milestone("latest-milestone", None);
-    let stage = stage_release(meta).map(|(_, m)| m);
-    match (latest, stage) {
-        (None, None) => true,
-        _ => latest.is_some_and(|m| m >= since) || stage.is_some_and(|m| m >= since),
-    }
+    meta.milestone("latest-milestone", None).is_none_or(|m| m >= since)
+        || stage_release(meta).is_some_and(|(_, m)| m >= since)
 }
 
 /// kepval's own test of whether PRR applies: `latest-milestone` alone (missing or unreadable
