@@ -319,7 +319,16 @@ pub struct Repo {
 impl Repo {
     /// Opens the repository at or above `dir` (work tree or bare).
     pub fn open(dir: &Path) -> Result<Repo> {
-        let mut repo = gix::discover(dir).map_err(|e| anyhow!("{}: not a git repository ({e})", dir.display()))?;
+        // gix's discovery does not find a bare repository named by a relative path with `..` in it
+        // (`../keps.git`): it is given the directory's absolute, resolved path instead.
+        let absolute = std::fs::canonicalize(dir).map_err(|e| {
+            anyhow!(
+                "{}: not a git repository (cannot open the directory: {e})",
+                dir.display()
+            )
+        })?;
+        let mut repo =
+            gix::discover(&absolute).map_err(|e| anyhow!("{}: not a git repository ({e})", dir.display()))?;
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
         let store = Layered::new(&repo, None)?;
         Ok(Repo { repo, store })
