@@ -103,6 +103,14 @@ pub struct RepoArgs {
 }
 
 #[derive(Args)]
+pub struct RuleArgs {
+    /// Run only rule ID (repeatable); the others are off for this run. A rule the policy turns
+    /// off stays off.
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+}
+
+#[derive(Args)]
 pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -152,6 +160,8 @@ pub struct CheckArgs {
     #[arg(long, requires = "github")]
     pub print_range: bool,
     #[command(flatten)]
+    pub rules: RuleArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -165,6 +175,12 @@ pub struct AuditArgs {
     /// Follow only the first parent of merge commits.
     #[arg(long)]
     pub first_parent: bool,
+    /// Only commits committed on or after DATE (YYYY-MM-DD, from 00:00 UTC), or only those not
+    /// reachable from REV (as `REV..HEAD`).
+    #[arg(long, value_name = "DATE|REV")]
+    pub since: Option<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -179,6 +195,8 @@ pub struct ValidateArgs {
     /// Only the KEPs at or under these paths (such as keps/sig-node or a KEP directory).
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -206,13 +224,101 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn validate(args: ValidateArgs) -> Result<ExitCode> {
+    let only = selected_rules(&args.rules.rules)?;
+    let tree_rules: Vec<&str> = rules::ALL
+        .iter()
+        .filter(|r| r.snapshot())
+        .map(|r| r.info().id)
+        .collect();
+    if let Some(id) = only.iter().find(|id| !tree_rules.contains(id)) {
+        bail!(
+            "rule `{id}` judges changes, not a tree: validate runs only {}",
+            tree_rules.join(", ")
+        );
+    }
     let repo = Repo::open(&args.repo.repo)?;
     let commit = repo.resolve(&args.rev)?;
     let objects = repo.objects();
     // The checked tree's own policy: validate judges a tree, not a change to it.
-    let policy = Policy::at_commit(objects, commit)?;
-    let report = engine::validate(objects, &policy, commit, &args.paths)?;
+    let policy = restrict(Policy::at_commit(objects, commit)?, &only);
+    if !args.paths.is_empty() {
+        no_path_without_kep(objects, &policy, commit, &args.rev, &args.paths)?;
+    }
+    let mut report = engine::validate(objects, &policy, commit, &args.paths)?;
+    report.tree = true;
     emit(&report, &args.output)
+}
+
+/// Fails on the first of `paths` that holds no KEP in the tree of `commit`, which would otherwise
+/// pass as a clean tree. Matches paths as `engine::validate` does.
+fn no_path_without_kep(
+    objects: crate::git::Objects<'_>,
+    policy: &Policy,
+    commit: gix::ObjectId,
+    rev: &str,
+    paths: &[String],
+) -> Result<()> {
+    use crate::git::changes::{DiffState, changed_keps};
+    let tree = objects.commit_tree(&commit)?;
+    let keps = changed_keps(objects, &policy.layout, None, tree, &mut DiffState::default())?;
+    for path in paths {
+        let p = path.trim_end_matches('/');
+        let matches = |kep: &str| kep == p || kep.starts_with(&format!("{p}/")) || p.starts_with(&format!("{kep}/"));
+        if !keps.iter().any(|c| matches(&c.kep.path)) {
+            bail!(
+                "`{path}` matches no KEP in {rev} (KEPs are directories under `{}/<group>/`; paths are relative to the repository root)",
+                policy.layout.root
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The rule ids `--rule` names, each checked against the registry.
+fn selected_rules(ids: &[String]) -> Result<Vec<&'static str>> {
+    ids.iter()
+        .map(|id| match rules::find(id) {
+            Some(rule) => Ok(rule.info().id),
+            None => Err(unknown_rule(id)),
+        })
+        .collect()
+}
+
+fn unknown_rule(id: &str) -> anyhow::Error {
+    let ids: Vec<_> = rules::ALL.iter().map(|r| r.info().id).collect();
+    anyhow::anyhow!("unknown rule `{id}` (rules: {})", ids.join(", "))
+}
+
+/// `policy` running only the rules in `only` (all of them when it is empty). A selected rule the
+/// policy turns off stays off: `--rule` narrows a run, it does not override a reviewed policy.
+fn restrict(mut policy: Policy, only: &[&'static str]) -> Policy {
+    if only.is_empty() {
+        return policy;
+    }
+    for id in only {
+        if policy.level(id) == crate::policy::Level::Off {
+            eprintln!("kepguard: rule `{id}` is off in {}, so it does not run", policy.origin);
+        }
+    }
+    policy.only(only);
+    policy
+}
+
+/// `restrict` applied to the policy at `commit` (the default policy for `None`), or `None` when
+/// no rule is selected, leaving the engine to read the policy itself.
+fn restricted_at(
+    objects: crate::git::Objects<'_>,
+    commit: Option<gix::ObjectId>,
+    only: &[&'static str],
+) -> Result<Option<Policy>> {
+    if only.is_empty() {
+        return Ok(None);
+    }
+    let policy = match commit {
+        Some(commit) => Policy::at_commit(objects, commit)?,
+        None => Policy::default(),
+    };
+    Ok(Some(restrict(policy, only)))
 }
 
 fn init(path: &std::path::Path, force: bool) -> Result<ExitCode> {
@@ -258,6 +364,7 @@ fn read_stdin() -> Result<String> {
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode> {
+    let only = selected_rules(&args.rules.rules)?;
     if args.print_range {
         let (_, plan) = github_plan(&args)?;
         println!("{}", plan.machine());
@@ -265,7 +372,7 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
     }
     let repo = Repo::open(&args.repo.repo)?;
     if args.github {
-        let report = check_github_event(&repo, &args)?;
+        let report = check_github_event(&repo, &args, &only)?;
         return emit(&report, &args.output);
     }
     let base = match &args.base {
@@ -273,8 +380,39 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         None => repo.default_base()?.1,
     };
     let head = repo.resolve(args.head.as_deref().unwrap_or("HEAD"))?;
-    let report = engine::check_range(repo.objects(), base, head, None).map_err(|e| shallow(&repo, e))?;
-    emit(&report, &args.output)
+    let objects = repo.objects();
+    // The merge-base's policy, as the engine reads it; without a merge-base the engine says so.
+    let merge_base = objects.merge_base(base, head).map_err(|e| shallow(&repo, e))?;
+    let policy = match merge_base {
+        Some(merge_base) => Some(restrict(Policy::at_commit(objects, merge_base)?, &only)),
+        None => None,
+    };
+    let report = engine::check_range(objects, base, head, policy.as_ref()).map_err(|e| shallow(&repo, e))?;
+    let code = emit(&report, &args.output)?;
+    if repo.repo.head_id().is_ok_and(|id| id.detach() == head) {
+        let root = policy.as_ref().map_or("keps", |p| p.layout.root.as_str());
+        warn_uncommitted(&repo, head, root);
+    }
+    Ok(code)
+}
+
+/// Says on stderr, in one line, that edits under the KEP root not yet committed were not checked:
+/// `check` reads commits, and a clean result must not read as a verdict on them.
+fn warn_uncommitted(repo: &Repo, head: gix::ObjectId, root: &str) {
+    match repo.uncommitted(head, root) {
+        Ok(files) if files.is_empty() => {}
+        Ok(files) => eprintln!(
+            "kepguard: note: check reads commits only; {} uncommitted file{} under {root}/ {} not checked (first: {})",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            if files.len() == 1 { "was" } else { "were" },
+            report::human::clean(&files[0])
+        ),
+        Err(e) => eprintln!(
+            "kepguard: note: check reads commits only; the work tree could not be compared with them: {}",
+            one_line(&e)
+        ),
+    }
 }
 
 /// `e`, with what a shallow clone means for it where the repository is one: history beyond its
@@ -323,7 +461,7 @@ fn github_plan(args: &CheckArgs) -> Result<(String, Plan)> {
 }
 
 /// `check --github`: the range the workflow's event names, stated on stderr.
-fn check_github_event(repo: &Repo, args: &CheckArgs) -> Result<Report> {
+fn check_github_event(repo: &Repo, args: &CheckArgs, only: &[&'static str]) -> Result<Report> {
     let (name, plan) = github_plan(args)?;
     eprintln!("kepguard: {}", plan.describe(&name));
     let resolve = |rev: &str, field: &str| {
@@ -341,15 +479,38 @@ fn check_github_event(repo: &Repo, args: &CheckArgs) -> Result<Report> {
             head_field,
         } => {
             let (base, head) = (resolve(&base, base_field)?, resolve(&head, head_field)?);
-            engine::check_range(objects, base, head, None).map_err(|e| {
+            let merge_base = match only.is_empty() {
+                true => None,
+                false => objects.merge_base(base, head)?,
+            };
+            let policy = match merge_base {
+                Some(merge_base) => restricted_at(objects, Some(merge_base), only)?,
+                None => None,
+            };
+            engine::check_range(objects, base, head, policy.as_ref()).map_err(|e| {
                 anyhow::anyhow!("{e:#}: if the clone is shallow, use `fetch-depth: 0` with actions/checkout, or let the kepguard action deepen the clone")
             })
         }
-        Plan::Parent { head, head_field } => engine::check_commit(objects, resolve(&head, head_field)?, None),
+        Plan::Parent { head, head_field } => {
+            let head = resolve(&head, head_field)?;
+            let policy = match only.is_empty() {
+                true => None,
+                false => restricted_at(objects, objects.first_parent(&head)?, only)?,
+            };
+            engine::check_commit(objects, head, policy.as_ref())
+        }
     }
 }
 
 fn audit(args: AuditArgs) -> Result<ExitCode> {
+    let only = selected_rules(&args.rules.rules)?;
+    let since_day = match args.since.as_deref() {
+        Some(text) if walk::looks_like_day(text) => Some(
+            walk::parse_day(text)
+                .ok_or_else(|| anyhow::anyhow!("--since `{text}`: not a date (YYYY-MM-DD, such as 2024-01-31)"))?,
+        ),
+        _ => None,
+    };
     let repo = Repo::open(&args.repo.repo)?;
     // The history reachable from an unborn HEAD is empty: nothing to audit, not an error.
     if args.range.is_none() && repo.head_is_unborn() {
@@ -364,11 +525,24 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         }
         None => (Vec::new(), repo.resolve(range)?),
     };
+    let mut hidden = hidden;
+    if let (Some(rev), None) = (args.since.as_deref(), since_day) {
+        let since = repo.resolve(rev).map_err(|e| {
+            anyhow::anyhow!(
+                "--since `{rev}` is neither a date (YYYY-MM-DD) nor a revision: {}",
+                one_line(&e)
+            )
+        })?;
+        hidden.push(since);
+    }
     let objects = repo.objects();
-    let commits = walk::commits(objects, tip, &hidden, args.first_parent).map_err(|e| shallow(&repo, e))?;
+    let mut commits = walk::commits(objects, tip, &hidden, args.first_parent).map_err(|e| shallow(&repo, e))?;
+    if let Some(seconds) = since_day {
+        commits = walk::committed_since(objects, commits, seconds)?;
+    }
     let bar = progress_bar(commits.len() as u64);
     // History is judged by the policy at the audited tip.
-    let policy = Policy::at_commit(objects, tip)?;
+    let policy = restrict(Policy::at_commit(objects, tip)?, &only);
     let report = engine::audit(&repo.store, &policy, &commits, &|| bar.inc(1)).map_err(|e| shallow(&repo, e))?;
     bar.finish_and_clear();
     emit(&report, &args.output)
@@ -462,8 +636,7 @@ fn explain(rule: Option<&str>) -> Result<ExitCode> {
         }
         Some(id) => {
             let Some(r) = rules::find(id) else {
-                let ids: Vec<_> = rules::ALL.iter().map(|r| r.info().id).collect();
-                bail!("unknown rule `{id}` (rules: {})", ids.join(", "));
+                return Err(unknown_rule(id));
             };
             let i = r.info();
             writeln!(

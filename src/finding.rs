@@ -60,6 +60,16 @@ pub struct Report {
     pub commits_checked: usize,
     pub keps_checked: usize,
     pub findings: Vec<Finding>,
+    /// KEPs were judged as they stand in one tree (`validate`), not as changes.
+    pub tree: bool,
+}
+
+/// How many findings of each severity one rule reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleCounts {
+    pub errors: usize,
+    pub warnings: usize,
+    pub notes: usize,
 }
 
 impl Report {
@@ -69,6 +79,35 @@ impl Report {
 
     pub fn has_errors(&self) -> bool {
         self.count(Severity::Error) > 0
+    }
+
+    /// The counts of each rule that reported anything, in the registry's order (`rules::ALL`),
+    /// so that every output lists rules alike.
+    pub fn per_rule(&self) -> Vec<(&'static str, RuleCounts)> {
+        let mut counts: Vec<(&'static str, RuleCounts)> = Vec::new();
+        for f in &self.findings {
+            let i = match counts.iter().position(|(id, _)| *id == f.rule) {
+                Some(i) => i,
+                None => {
+                    counts.push((f.rule, RuleCounts::default()));
+                    counts.len() - 1
+                }
+            };
+            let c = &mut counts[i].1;
+            match f.severity {
+                Severity::Error => c.errors += 1,
+                Severity::Warning => c.warnings += 1,
+                Severity::Note => c.notes += 1,
+            }
+        }
+        let rank = |id: &str| {
+            crate::rules::ALL
+                .iter()
+                .position(|r| r.info().id == id)
+                .unwrap_or(usize::MAX)
+        };
+        counts.sort_by_key(|(id, _)| rank(id));
+        counts
     }
 }
 

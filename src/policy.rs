@@ -309,6 +309,16 @@ impl Policy {
             );
         }
     }
+
+    /// Turns every rule but those in `ids` off (`--rule`); their own levels are kept.
+    pub fn only(&mut self, ids: &[&'static str]) {
+        for rule in rules::ALL {
+            let id = rule.info().id;
+            if !ids.contains(&id) {
+                self.levels.insert(id, Level::Off);
+            }
+        }
+    }
 }
 
 impl Policy {

@@ -99,16 +99,29 @@ fn json_document_has_the_v1_shape() {
     let keys: Vec<_> = doc.as_object().unwrap().keys().cloned().collect();
     assert_eq!(
         keys,
-        ["commits_checked", "findings", "keps_checked", "schema", "summary"]
+        [
+            "commits_checked",
+            "findings",
+            "keps_checked",
+            "schema",
+            "summary",
+            "version"
+        ]
     );
     assert_eq!(doc["schema"], "kepguard/v1");
-    assert_eq!(doc["summary"], serde_json::json!({"errors": 1, "warnings": 0}));
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"errors": 1, "warnings": 0, "notes": 0,
+            "rules": {"implementation-history": {"errors": 1, "warnings": 0, "notes": 0}}})
+    );
     let f = doc["findings"][0].as_object().unwrap();
     let mut fields: Vec<_> = f.keys().cloned().collect();
     fields.sort();
     assert_eq!(
         fields,
-        ["commit", "kep", "line", "message", "number", "path", "rule", "severity"]
+        [
+            "commit", "help", "kep", "line", "message", "notes", "number", "path", "rule", "severity", "title"
+        ]
     );
     assert_eq!(f["severity"], "error");
     assert_eq!(f["commit"].as_str().unwrap().len(), 40);

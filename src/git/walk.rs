@@ -4,6 +4,8 @@ use anyhow::{Context, Result};
 use gix::ObjectId;
 use gix::traverse::commit::{Parents, Simple, simple::CommitTimeOrder, simple::Sorting};
 
+use gix::objs::FindExt;
+
 use super::Objects;
 
 /// A commit to check against its first parent (`None`: a root commit, checked against the empty
@@ -43,4 +45,95 @@ pub fn commits(
         });
     }
     Ok(pairs)
+}
+
+/// The commits of `pairs` committed at or after `seconds` (Unix time), in the order given. Each
+/// commit is judged by its own committer date, wherever it sits in the history: a commit made
+/// before the date is left out even when a later commit is its child, and the other way round.
+pub fn committed_since(objects: Objects<'_>, pairs: Vec<CommitPair>, seconds: i64) -> Result<Vec<CommitPair>> {
+    let mut buf = Vec::new();
+    let mut kept = Vec::with_capacity(pairs.len());
+    for pair in pairs {
+        let commit = objects
+            .find_commit_iter(&pair.commit, &mut buf)
+            .with_context(|| format!("cannot read commit {}", pair.commit))?;
+        let time = commit
+            .committer()
+            .with_context(|| format!("commit {} has no readable committer", pair.commit))?
+            .seconds();
+        if time >= seconds {
+            kept.push(pair);
+        }
+    }
+    Ok(kept)
+}
+
+/// A `YYYY-MM-DD` date as the Unix time of its first second in UTC; `None` for anything else,
+/// including dates that do not exist (`2023-02-29`).
+pub fn parse_day(text: &str) -> Option<i64> {
+    if !looks_like_day(text) {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (
+        text[..4].parse().ok()?,
+        text[5..7].parse().ok()?,
+        text[8..].parse().ok()?,
+    );
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in_month = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days_in_month).contains(&d) {
+        return None;
+    }
+    // Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's
+    // days_from_civil).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400)
+}
+
+/// Whether `text` is shaped like a `YYYY-MM-DD` date, valid or not.
+pub fn looks_like_day(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_utc_midnights_and_impossible_dates_are_refused() {
+        assert_eq!(parse_day("1970-01-01"), Some(0));
+        assert_eq!(parse_day("2024-01-01"), Some(1_704_067_200));
+        assert_eq!(parse_day("2024-02-29"), Some(1_709_164_800));
+        assert_eq!(parse_day("2000-03-01"), Some(951_868_800));
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-04-31",
+            "2024-1-1",
+            "24-01-01",
+            "yesterday",
+        ] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
+        assert!(looks_like_day("2024-13-01") && !looks_like_day("v1.2") && !looks_like_day("main"));
+    }
 }

@@ -9,17 +9,51 @@ use crate::finding::{Finding, Report, Severity};
 
 pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> Result<()> {
     render_findings(&report.findings, color, out)?;
+    write!(out, "{}", per_rule(report))?;
     writeln!(out, "{}", summary_line(report))?;
     Ok(())
 }
 
-/// The diagnostics alone, each followed by a blank line.
+/// The diagnostics alone, each followed by a blank line: errors first, then warnings, then notes,
+/// so the findings that fail a run are read first; otherwise in the order given.
 pub fn render_findings(findings: &[Finding], color: bool, out: &mut dyn Write) -> Result<()> {
     let renderer = if color { Renderer::styled() } else { Renderer::plain() };
-    for finding in findings {
+    let mut ordered: Vec<&Finding> = findings.iter().collect();
+    ordered.sort_by_key(|f| f.severity);
+    for finding in ordered {
         writeln!(out, "{}\n", renderer.render(&diagnostic(finding)))?;
     }
     Ok(())
+}
+
+/// A table of each rule's counts, in the registry's order, followed by a blank line; empty when
+/// nothing was found. Over a long history it shows at once which rules the findings come from.
+pub fn per_rule(report: &Report) -> String {
+    let counts = report.per_rule();
+    if counts.is_empty() {
+        return String::new();
+    }
+    let waived = counts.iter().any(|(_, c)| c.notes > 0);
+    let width = counts
+        .iter()
+        .map(|(id, _)| id.len())
+        .max()
+        .unwrap_or(0)
+        .max("rule".len());
+    let mut table = format!("{:<width$}  {:>6}  {:>8}", "rule", "errors", "warnings");
+    if waived {
+        table.push_str(&format!("  {:>6}", "waived"));
+    }
+    table.push('\n');
+    for (id, c) in counts {
+        table.push_str(&format!("{id:<width$}  {:>6}  {:>8}", c.errors, c.warnings));
+        if waived {
+            table.push_str(&format!("  {:>6}", c.notes));
+        }
+        table.push('\n');
+    }
+    table.push('\n');
+    table
 }
 
 fn diagnostic(f: &Finding) -> Vec<Group<'static>> {
@@ -60,11 +94,14 @@ fn diagnostic(f: &Finding) -> Vec<Group<'static>> {
 pub fn summary_line(report: &Report) -> String {
     let (errors, warnings) = (report.count(Severity::Error), report.count(Severity::Warning));
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let checked = format!(
-        "{} in {}",
-        plural(report.keps_checked, "KEP change"),
-        plural(report.commits_checked, "commit")
-    );
+    let checked = match report.tree {
+        true => plural(report.keps_checked, "KEP"),
+        false => format!(
+            "{} in {}",
+            plural(report.keps_checked, "KEP change"),
+            plural(report.commits_checked, "commit")
+        ),
+    };
     let waived = match report.count(Severity::Note) {
         0 => String::new(),
         n => format!("; {} waived by policy", plural(n, "finding")),

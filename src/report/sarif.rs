@@ -156,6 +156,7 @@ mod tests {
             commits_checked: 1,
             keps_checked: 1,
             findings: vec![finding(Some(4), 1), finding(None, 2)],
+            tree: false,
         };
         let doc = document(&report);
         let run = &doc["runs"][0];

@@ -1,6 +1,5 @@
 //! A Markdown job summary (`--summary FILE`, such as `$GITHUB_STEP_SUMMARY`).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::finding::{Report, Severity};
@@ -24,29 +23,23 @@ pub fn markdown_capped(report: &Report, max: usize) -> String {
         (e, w) => format!("❌ {}, {}", plural(e, "error"), plural(w, "warning")),
     };
     let _ = writeln!(md, "## kepguard: {verdict}\n");
-    let _ = writeln!(
-        md,
-        "Checked {} in {}.\n",
-        plural(report.keps_checked, "KEP change"),
-        plural(report.commits_checked, "commit")
-    );
+    let checked = match report.tree {
+        true => plural(report.keps_checked, "KEP"),
+        false => format!(
+            "{} in {}",
+            plural(report.keps_checked, "KEP change"),
+            plural(report.commits_checked, "commit")
+        ),
+    };
+    let _ = writeln!(md, "Checked {checked}.\n");
     if report.findings.is_empty() {
         return md;
     }
 
-    let mut per_rule: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
-    for f in &report.findings {
-        let e = per_rule.entry(f.rule).or_default();
-        match f.severity {
-            Severity::Error => e.0 += 1,
-            Severity::Warning => e.1 += 1,
-            Severity::Note => e.2 += 1,
-        }
-    }
     let mut counts =
         String::from("### Per rule\n\n| Rule | Errors | Warnings | Waived |\n| --- | ---: | ---: | ---: |\n");
-    for (rule, (e, w, n)) in &per_rule {
-        let _ = writeln!(counts, "| `{rule}` | {e} | {w} | {n} |");
+    for (rule, c) in report.per_rule() {
+        let _ = writeln!(counts, "| `{rule}` | {} | {} | {} |", c.errors, c.warnings, c.notes);
     }
     counts.push_str("\nRun `kepguard explain <rule>` for what a rule checks and how to fix a finding.\n");
 
@@ -121,6 +114,7 @@ mod tests {
             commits_checked: 2,
             keps_checked: 3,
             findings: vec![],
+            tree: false,
         };
         for i in 0..n {
             r.findings.push(Finding {
