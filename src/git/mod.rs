@@ -252,37 +252,54 @@ impl RepoFiles for TreeFiles<'_> {
         if let Some(hit) = self.dirs.borrow().get(path) {
             return Ok(hit.clone());
         }
-        let dirs = self.list_dirs(path)?;
+        let dirs = self.list(self.new_tree, path, |m| m.is_tree())?;
         self.dirs.borrow_mut().insert(path.to_owned(), dirs.clone());
         Ok(dirs)
+    }
+
+    fn deleted_files(&self, path: &str) -> Result<Vec<String>> {
+        let Some(base) = self.base_tree.filter(|b| *b != self.new_tree) else {
+            return Ok(Vec::new());
+        };
+        let is_file = |m: gix::objs::tree::EntryMode| m.is_blob();
+        let kept = self.list(self.new_tree, path, is_file)?;
+        let mut deleted = self.list(base, path, is_file)?;
+        deleted.retain(|name| !kept.contains(name));
+        Ok(deleted)
     }
 }
 
 impl TreeFiles<'_> {
-    fn list_dirs(&self, path: &str) -> Result<Vec<String>> {
+    /// The names of the entries directly under `path` in `tree` whose mode passes `keep`.
+    fn list(
+        &self,
+        tree: ObjectId,
+        path: &str,
+        keep: impl Fn(gix::objs::tree::EntryMode) -> bool,
+    ) -> Result<Vec<String>> {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let dir = match parts.is_empty() {
-            true => Some(self.new_tree),
+            true => Some(tree),
             false => self
                 .objects
-                .entry_at(self.new_tree, &parts)?
+                .entry_at(tree, &parts)?
                 .filter(|(_, m)| m.is_tree())
                 .map(|(id, _)| id),
         };
         let Some(dir) = dir else { return Ok(Vec::new()) };
         let mut buf = Vec::new();
-        let mut dirs = Vec::new();
+        let mut names = Vec::new();
         for entry in self
             .objects
             .find_tree_iter(&dir, &mut buf)
             .with_context(|| format!("cannot read tree {dir}"))?
         {
             let entry = entry.with_context(|| format!("tree {dir} is corrupt"))?;
-            if entry.mode.is_tree() {
-                dirs.push(entry.filename.to_string());
+            if keep(entry.mode) {
+                names.push(entry.filename.to_string());
             }
         }
-        Ok(dirs)
+        Ok(names)
     }
 }
 
