@@ -2,22 +2,38 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use anyhow::Result;
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 use super::{Context, Rule, RuleInfo, Scope, declare_rule};
 use crate::finding::{Finding, Location, Severity};
-use crate::kep::KepKind;
+use crate::kep::metadata::{Metadata, split_front_matter};
 use crate::kep::readme::Readme;
+use crate::kep::{KepKind, Snapshot};
 
 declare_rule! {
     /// ## What it checks
     /// A KEP's `README.md` keeps every heading of the KEP template (the policy's `template`,
     /// `keps/NNNN-kep-template/README.md` by default, read from the base side of a change) except
-    /// those the template marks `(Optional)`. Headings match by their text, ignoring case, spacing
-    /// and level; extra headings are fine; the template's own title only requires that the README
-    /// has a `#` title. A change fires when it removes a required heading, and a new KEP when it
-    /// lacks one; headings already missing before the change are left to `kepguard validate`,
-    /// which reports them as warnings. Legacy single-file KEPs predate the template and are not
-    /// checked.
+    /// those the template marks `(Optional)` and those nested under such a heading (the stories
+    /// under `User Stories (Optional)`). Extra headings are fine; the template's own title only
+    /// requires that the README has a `#` title.
+    ///
+    /// Headings match by their text whatever their level, ignoring case, spacing, punctuation and
+    /// hyphens (`Non Goals` is `Non-Goals`, `Upgrade/Downgrade` is `Upgrade / Downgrade`,
+    /// `re-enable` is `reenable`). A template heading ending in a number also matches a README
+    /// heading that goes on to name the item (`Story 1: Async Init` is `Story 1`, `Story 10` is
+    /// not). A bold label opening a paragraph or list item counts as a heading, as templates before
+    /// 2021 posed the PRR questions (`* **Does enabling the feature change any default
+    /// behavior?**`).
+    ///
+    /// A change fires when it removes a required heading, and a new KEP when it lacks one; every
+    /// missing heading is listed in the finding's notes. Headings already missing before the
+    /// change are left to `kepguard validate`, which reports them as warnings. A legacy
+    /// single-file KEP converted to a directory KEP in the same change is a move: the new README
+    /// is held only to the headings the legacy file had. The legacy file is one with front matter
+    /// that the change deletes beside the new directory, with the same `kep-number`, else the same
+    /// title, else a title holding all the other's words, else the same `creation-date`, else the
+    /// only one deleted there. Legacy KEPs themselves predate the template and are not checked.
     ///
     /// ## Why
     /// Reviewers, the release team and the PRR approvers find their part of a KEP by its
@@ -37,8 +53,22 @@ pub struct TemplateSections;
 struct Required {
     /// As written in the template: `### Test Plan`.
     shown: String,
-    /// Normalised for matching.
+    /// Normalised for matching (see [`normalise`]).
     key: String,
+    /// The template's text ends in a number (`Story 1`): a README heading that starts with it and
+    /// goes on to name the item (`Story 1: Async Init`) matches.
+    numbered: bool,
+}
+
+impl Required {
+    fn matches(&self, key: &str) -> bool {
+        key == self.key
+            || (self.numbered
+                && key
+                    .strip_prefix(self.key.as_str())
+                    // `Story 10` is not `Story 1`.
+                    .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit())))
+    }
 }
 
 /// How many missing headings a finding's title names before "and N more".
@@ -92,11 +122,19 @@ impl Rule for TemplateSections {
             return Ok(());
         };
         let mut lacking = missing(&required, Some(readme));
-        if !lacking.is_empty()
-            && let Some(old) = old_readme()?
-        {
-            let before = missing(&required, Some(old));
-            lacking.retain(|r| !before.contains(r));
+        let mut converted = None;
+        if !lacking.is_empty() {
+            let before = match old_readme()? {
+                Some(old) => Some(missing(&required, Some(old))),
+                None if cx.scope == Scope::Change && cx.diff.old.is_none() => {
+                    converted = converted_from(cx, new)?;
+                    converted.as_ref().map(|(_, legacy)| missing(&required, Some(legacy)))
+                }
+                None => None,
+            };
+            if let Some(before) = before {
+                lacking.retain(|r| !before.contains(r));
+            }
         }
         let Some(first) = lacking.first() else { return Ok(()) };
 
@@ -105,15 +143,15 @@ impl Rule for TemplateSections {
         let anchor = required
             .iter()
             .take_while(|r| r.key != first.key)
-            .filter_map(|r| keys.iter().position(|k| *k == r.key))
+            .filter_map(|r| keys.iter().position(|k| r.matches(k)))
             .last();
         let line = anchor.map_or(1, |i| readme.headings()[i].line);
         let mut names: Vec<String> = lacking.iter().take(SHOWN).map(|r| format!("`{}`", r.shown)).collect();
         if lacking.len() > SHOWN {
             names.push(format!("and {} more", lacking.len() - SHOWN));
         }
-        let verb = match (cx.scope, &cx.diff.old) {
-            (Scope::Change, Some(_)) => "the change removes",
+        let verb = match (cx.scope, &cx.diff.old, &converted) {
+            (Scope::Change, Some(_), _) | (Scope::Change, None, Some(_)) => "the change removes",
             _ => "the README lacks",
         };
         let plural = if lacking.len() == 1 { "heading" } else { "headings" };
@@ -135,9 +173,12 @@ impl Rule for TemplateSections {
                 cx.policy.template
             ),
         );
-        if lacking.len() > SHOWN {
-            let all: Vec<&str> = lacking.iter().map(|r| r.shown.as_str()).collect();
-            finding.notes.push(format!("missing: {}", all.join(" | ")));
+        let all: Vec<&str> = lacking.iter().map(|r| r.shown.as_str()).collect();
+        finding.notes.push(format!("missing: {}", all.join(" | ")));
+        if let Some((path, _)) = &converted {
+            finding.notes.push(format!(
+                "converted from the legacy KEP {path}: only headings that file had are required"
+            ));
         }
         if cx.scope == Scope::Tree {
             finding.severity = Severity::Warning;
@@ -150,7 +191,82 @@ impl Rule for TemplateSections {
     }
 }
 
-/// The required headings of `template`, parsed once per template text.
+/// A test a converted legacy KEP's front matter may pass.
+type Test<'a> = dyn Fn(Option<&Metadata>) -> bool + 'a;
+
+/// The legacy single-file KEP a new directory KEP was converted from in this change, with its
+/// body: a Markdown file with front matter that the change deleted from the directory the KEP's
+/// directory sits in. Conversions in the real history mostly keep the title, rarely a
+/// `kep-number` (legacy files seldom had one), and sometimes only part of the title or the
+/// creation date; so the candidates are narrowed by number, then title, then a title holding the
+/// other's words, then creation date, each taken only when it singles one out, else the
+/// candidate is taken when it is the only one.
+fn converted_from(cx: &Context<'_>, new: &Snapshot<'_>) -> Result<Option<(String, Readme)>> {
+    if new.kep.kind != KepKind::Directory {
+        return Ok(None);
+    }
+    let Some((parent, _)) = new.kep.path.rsplit_once('/') else {
+        return Ok(None);
+    };
+    let mut candidates: Vec<(String, Option<Metadata>, Readme)> = Vec::new();
+    for name in cx.repo.deleted_files(parent)? {
+        if !name.ends_with(".md") || name == "README.md" {
+            continue;
+        }
+        let path = format!("{parent}/{name}");
+        // A file that cannot be read (over the size cap) is no evidence of a conversion.
+        let Ok(Some(text)) = cx.repo.base_file(&path) else {
+            continue;
+        };
+        let Some((yaml, offset, body)) = split_front_matter(&text) else {
+            continue;
+        };
+        let meta = Metadata::parse(yaml, offset).ok();
+        candidates.push((path, meta, Readme::parse(text, body)));
+    }
+    let new_meta = new.metadata.parsed();
+    let unpadded = |n: &str| n.trim_start_matches('0').to_owned();
+    let number = unpadded(&cx.diff.number());
+    let of = |m: Option<&Metadata>, key: &str| m.and_then(|m| m.scalar(key)).filter(|v| !v.is_empty());
+    let title = of(new_meta, "title").map(|t| normalise(&t));
+    let created = of(new_meta, "creation-date");
+    let words = |t: &str| -> Vec<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let title_words = of(new_meta, "title").map(|t| words(&t)).unwrap_or_default();
+    // One title's words all in the other's: "Volume scale testing", "Volume Scale and Performance
+    // Testing Plan".
+    let related = |t: &str| {
+        let w = words(t);
+        let within = |a: &[String], b: &[String]| !a.is_empty() && a.iter().all(|x| b.contains(x));
+        within(&w, &title_words) || within(&title_words, &w)
+    };
+    let tests: [&Test; 4] = [
+        &|m| !number.is_empty() && of(m, "kep-number").is_some_and(|n| unpadded(&n) == number),
+        &|m| title.is_some() && of(m, "title").map(|t| normalise(&t)) == title,
+        &|m| of(m, "title").is_some_and(|t| related(&t)),
+        &|m| created.is_some() && of(m, "creation-date") == created,
+    ];
+    for test in tests {
+        let hits: Vec<usize> = (0..candidates.len())
+            .filter(|&i| test(candidates[i].1.as_ref()))
+            .collect();
+        if let [i] = hits[..] {
+            let (path, _, readme) = candidates.swap_remove(i);
+            return Ok(Some((path, readme)));
+        }
+    }
+    Ok(candidates
+        .pop()
+        .filter(|_| candidates.is_empty())
+        .map(|(path, _, readme)| (path, readme)))
+}
+
+/// The required headings of `template`, parsed once per template text: all but those marked
+/// `(Optional)` and those nested under one (the stories under `User Stories (Optional)`).
 fn required_headings(template: &str) -> Rc<Vec<Required>> {
     thread_local! {
         static CACHE: RefCell<Option<(String, Rc<Vec<Required>>)>> = const { RefCell::new(None) };
@@ -162,26 +278,31 @@ fn required_headings(template: &str) -> Rc<Vec<Required>> {
             return required.clone();
         }
         let parsed = Readme::parse(template.to_owned(), 0);
-        let required: Rc<Vec<Required>> = Rc::new(
-            parsed
-                .headings()
-                .iter()
-                .filter(|h| !h.title.to_lowercase().contains("(optional)"))
-                .map(|h| Required {
-                    // The template's title stands for whatever the KEP's title is.
-                    shown: format!(
-                        "{} {}",
-                        "#".repeat(h.level.into()),
-                        h.title.split_whitespace().collect::<Vec<_>>().join(" ")
-                    ),
-                    key: if h.level == 1 {
-                        TITLE.into()
-                    } else {
-                        normalise(&h.title)
-                    },
-                })
-                .collect(),
-        );
+        // The enclosing headings: level, and whether it or one above it is optional.
+        let mut open: Vec<(u8, bool)> = Vec::new();
+        let mut required = Vec::new();
+        for h in parsed.headings() {
+            while open.last().is_some_and(|&(level, _)| level >= h.level) {
+                open.pop();
+            }
+            let optional = h.title.to_lowercase().contains("(optional)") || open.last().is_some_and(|&(_, o)| o);
+            open.push((h.level, optional));
+            let key = normalise(&h.title);
+            if optional || key.is_empty() {
+                continue;
+            }
+            required.push(Required {
+                shown: format!(
+                    "{} {}",
+                    "#".repeat(h.level.into()),
+                    h.title.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+                // The template's title stands for whatever the KEP's title is.
+                key: if h.level == 1 { TITLE.into() } else { key },
+                numbered: h.level > 1 && h.title.trim_end().ends_with(|c: char| c.is_ascii_digit()),
+            });
+        }
+        let required = Rc::new(required);
         *cache = Some((template.to_owned(), required.clone()));
         required
     })
@@ -190,8 +311,15 @@ fn required_headings(template: &str) -> Rc<Vec<Required>> {
 /// The key under which a README's `#` title matches the template's.
 const TITLE: &str = "\0title";
 
+/// A heading's text for matching: lowercase letters and digits only, so that case, spacing,
+/// punctuation and hyphens do not matter ("Non Goals" is "Non-Goals", "Upgrade/Downgrade" is
+/// "Upgrade / Downgrade", "reenable" is "re-enable").
 fn normalise(title: &str) -> String {
-    title.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    title
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// The required headings `readme` lacks (all of them without a README), in template order.
@@ -199,14 +327,52 @@ fn missing(required: &[Required], readme: Option<&Readme>) -> Vec<Required> {
     let mut have: Vec<String> = Vec::new();
     if let Some(r) = readme {
         for h in r.headings() {
-            have.push(if h.level == 1 {
-                TITLE.into()
-            } else {
-                normalise(&h.title)
-            });
+            // A `#` heading is the KEP's title, or a section written one level too high.
+            if h.level == 1 {
+                have.push(TITLE.into());
+            }
+            have.push(normalise(&h.title));
         }
     }
-    required.iter().filter(|r| !have.contains(&r.key)).cloned().collect()
+    let mut lacking: Vec<Required> = required
+        .iter()
+        .filter(|r| !have.iter().any(|k| r.matches(k)))
+        .cloned()
+        .collect();
+    if let Some(r) = readme
+        && !lacking.is_empty()
+    {
+        let labels = bold_labels(r.text());
+        lacking.retain(|r| !labels.iter().any(|k| r.matches(k)));
+    }
+    lacking
+}
+
+/// The bold text that opens a paragraph or list item, normalised: `* **How can this feature be
+/// enabled / disabled in a live cluster?**`. Templates before 2021 posed the PRR questions this
+/// way, and READMEs written from them answer the questions under such labels, not headings.
+fn bold_labels(text: &str) -> Vec<String> {
+    let mut labels = Vec::new();
+    // The label being read, and whether the next event opens a paragraph or list item.
+    let mut label: Option<String> = None;
+    let mut at_start = false;
+    for event in Parser::new_ext(text, Options::empty()) {
+        match event {
+            Event::Start(Tag::Paragraph | Tag::Item) => at_start = true,
+            Event::Start(Tag::Strong) if at_start && label.is_none() => label = Some(String::new()),
+            Event::Text(t) | Event::Code(t) if label.is_some() => {
+                label.as_mut().expect("checked").push_str(&t);
+            }
+            Event::SoftBreak if label.is_some() => label.as_mut().expect("checked").push(' '),
+            Event::End(TagEnd::Strong) => {
+                if let Some(l) = label.take() {
+                    labels.push(normalise(&l));
+                }
+            }
+            _ => at_start = false,
+        }
+    }
+    labels
 }
 
 #[cfg(test)]
@@ -215,6 +381,14 @@ mod tests {
 
     const TEMPLATE: &str =
         "# KEP-NNNN: Title\n## Summary\n### User Stories (Optional)\n## Design   Details\n###### Does it  scale?\n";
+
+    fn lacking(template: &str, readme: &str) -> Vec<String> {
+        let kep = Readme::parse(readme.into(), 0);
+        missing(&required_headings(template), Some(&kep))
+            .into_iter()
+            .map(|r| r.shown)
+            .collect()
+    }
 
     #[test]
     fn optional_headings_are_not_required_and_matching_ignores_case_space_and_level() {
@@ -229,9 +403,45 @@ mod tests {
                 "###### Does it scale?"
             ]
         );
-        let kep = Readme::parse("# KEP-42: Mine\n### summary\n## Design Details\n".into(), 0);
-        let lacking: Vec<String> = missing(&required, Some(&kep)).into_iter().map(|r| r.shown).collect();
-        assert_eq!(lacking, vec!["###### Does it scale?"]);
+        assert_eq!(
+            lacking(TEMPLATE, "# KEP-42: Mine\n### summary\n## Design Details\n"),
+            vec!["###### Does it scale?"]
+        );
         assert_eq!(missing(&required, None).len(), 4);
+    }
+
+    #[test]
+    fn headings_nested_under_an_optional_one_are_optional() {
+        let template = "# T\n## Proposal\n### User Stories (Optional)\n#### Story 1\n##### Details\n\
+                        #### Story 2\n### Risks and Mitigations\n## Design Details\n";
+        let shown: Vec<String> = required_headings(template).iter().map(|r| r.shown.clone()).collect();
+        assert_eq!(
+            shown,
+            vec!["# T", "## Proposal", "### Risks and Mitigations", "## Design Details"]
+        );
+    }
+
+    #[test]
+    fn punctuation_hyphens_and_spacing_do_not_matter() {
+        let template = "# T\n## Non-Goals\n### Upgrade / Downgrade Strategy\n###### What happens if we reenable it?\n";
+        let readme =
+            "# KEP-1: X\n## Non Goals\n### Upgrade/Downgrade Strategy\n###### What happens if we re-enable it\n";
+        assert_eq!(lacking(template, readme), Vec::<String>::new());
+        let readme = "# KEP-1: X\n## NonGoals\n### Upgrade Strategy\n###### What happens if we re enable it?\n";
+        assert_eq!(lacking(template, readme), vec!["### Upgrade / Downgrade Strategy"]);
+    }
+
+    #[test]
+    fn a_numbered_heading_matches_a_readme_heading_that_names_the_item() {
+        let template = "# T\n## Story 1\n## Summary\n";
+        assert_eq!(
+            lacking(template, "# X\n## Story 1: Async Init\n## Summary\n"),
+            Vec::<String>::new()
+        );
+        // Not a longer number, and only numbered headings match by prefix.
+        assert_eq!(
+            lacking(template, "# X\n## Story 10\n## Summary of it\n"),
+            vec!["## Story 1", "## Summary"]
+        );
     }
 }
