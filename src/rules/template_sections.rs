@@ -1,4 +1,5 @@
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use anyhow::Result;
@@ -24,7 +25,11 @@ declare_rule! {
     /// heading that goes on to name the item (`Story 1: Async Init` is `Story 1`, `Story 10` is
     /// not). A bold label opening a paragraph or list item counts as a heading, as templates before
     /// 2021 posed the PRR questions (`* **Does enabling the feature change any default
-    /// behavior?**`).
+    /// behavior?**`). A question (a heading of six words or more) also matches a README heading
+    /// or label that rewords it a little, as earlier templates did: at most a quarter of its words
+    /// dropped or added and at most one changed, parenthesised asides aside ("How can a rollout
+    /// fail?" answers "How can a rollout or rollback fail?"), unless that heading is itself one
+    /// the template requires.
     ///
     /// A change fires when it removes a required heading, and a new KEP when it lacks one; every
     /// missing heading is listed in the finding's notes. Headings already missing before the
@@ -324,31 +329,131 @@ fn normalise(title: &str) -> String {
 
 /// The required headings `readme` lacks (all of them without a README), in template order.
 fn missing(required: &[Required], readme: Option<&Readme>) -> Vec<Required> {
-    let mut have: Vec<String> = Vec::new();
-    if let Some(r) = readme {
-        for h in r.headings() {
-            // A `#` heading is the KEP's title, or a section written one level too high.
-            if h.level == 1 {
-                have.push(TITLE.into());
-            }
-            have.push(normalise(&h.title));
-        }
+    let Some(r) = readme else {
+        return required.to_vec();
+    };
+    let have: Vec<&str> = r.headings().iter().map(|h| h.title.as_str()).collect();
+    let mut keys: Vec<String> = have.iter().map(|t| normalise(t)).collect();
+    // A `#` heading is the KEP's title, or a section written one level too high.
+    if r.headings().iter().any(|h| h.level == 1) {
+        keys.push(TITLE.into());
     }
-    let mut lacking: Vec<Required> = required
-        .iter()
-        .filter(|r| !have.iter().any(|k| r.matches(k)))
-        .cloned()
+    let mut lacking = lacking_from(required, &keys);
+    if lacking.is_empty() {
+        return lacking;
+    }
+    let labels = cached_bold_labels(r.text());
+    let label_keys: Vec<String> = labels.iter().map(|t| normalise(t)).collect();
+    lacking = lacking_from(&lacking, &label_keys);
+    if lacking.is_empty() {
+        return lacking;
+    }
+    // Questions answered under another template version's wording: what is left of the README's
+    // headings and labels, once those matching a required heading are set aside.
+    let spare: Vec<Vec<String>> = have
+        .into_iter()
+        .zip(&keys)
+        .chain(labels.iter().map(String::as_str).zip(&label_keys))
+        .filter(|(_, key)| !required.iter().any(|q| q.matches(key)))
+        .map(|(title, _)| words(title))
         .collect();
-    if let Some(r) = readme
-        && !lacking.is_empty()
-    {
-        let labels = bold_labels(r.text());
-        lacking.retain(|r| !labels.iter().any(|k| r.matches(k)));
-    }
+    lacking.retain(|q| !rephrased(&q.shown, &spare));
     lacking
 }
 
-/// The bold text that opens a paragraph or list item, normalised: `* **How can this feature be
+/// The headings of `required` that none of `keys` matches.
+fn lacking_from(required: &[Required], keys: &[String]) -> Vec<Required> {
+    required
+        .iter()
+        .filter(|r| !keys.iter().any(|k| r.matches(k)))
+        .cloned()
+        .collect()
+}
+
+/// Fewest words a heading needs to be matched loosely: the PRR questions have nine or more,
+/// section names three or fewer.
+const QUESTION_WORDS: usize = 6;
+
+/// Whether one of `spare` (as [`words`]) is template question `shown` reworded a little, its
+/// parenthesised asides aside: at most a quarter of the question's words dropped or added, and at
+/// most one word changed (a change is a word dropped and one added). Earlier templates asked "How
+/// can a rollout fail?" where today's asks "How can a rollout or rollback fail?", and "the
+/// reasonable SLOs for the above SLIs" where today's asks "for the enhancement"; READMEs drop
+/// "(i.e. can we roll back the enablement)". "Any new API calls?" is not "introducing new API
+/// types?": two words changed.
+fn rephrased(shown: &str, spare: &[Vec<String>]) -> bool {
+    let wanted = words(shown.trim_start_matches('#'));
+    if wanted.len() < QUESTION_WORDS {
+        return false;
+    }
+    let allowed = wanted.len() / 4;
+    spare.iter().any(|w| {
+        let common = common_words(&wanted, w);
+        let (dropped, added) = (wanted.len() - common, w.len() - common);
+        dropped.min(added) <= 1 && dropped.max(added) <= allowed
+    })
+}
+
+/// A heading's lowercase words, parenthesised asides left out.
+fn words(title: &str) -> Vec<String> {
+    let mut depth = 0usize;
+    let mut kept = String::new();
+    for c in title.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            c if depth == 0 => kept.extend(c.to_lowercase()),
+            _ => {}
+        }
+    }
+    kept.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// How many words `a` and `b` have in common in order (their longest common subsequence).
+fn common_words(a: &[String], b: &[String]) -> usize {
+    let mut row = vec![0usize; b.len() + 1];
+    for x in a {
+        let mut diagonal = 0;
+        for (j, y) in b.iter().enumerate() {
+            let kept = if x == y { diagonal + 1 } else { row[j + 1].max(row[j]) };
+            diagonal = row[j + 1];
+            row[j + 1] = kept;
+        }
+    }
+    row[b.len()]
+}
+
+/// A README's bold labels by the hash and length of its text.
+type Labels = (u64, usize, Rc<Vec<String>>);
+
+/// [`bold_labels`], kept for the READMEs seen lately: a run over many commits reads each README
+/// again as the next change's old side, and a Markdown parse of a long README is the costliest
+/// step here.
+fn cached_bold_labels(text: &str) -> Rc<Vec<String>> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    thread_local! {
+        static RECENT: RefCell<VecDeque<Labels>> = const { RefCell::new(VecDeque::new()) };
+    }
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    let key = (hasher.finish(), text.len());
+    RECENT.with_borrow_mut(|recent| {
+        if let Some((.., labels)) = recent.iter().find(|(h, n, _)| (*h, *n) == key) {
+            return labels.clone();
+        }
+        let labels = Rc::new(bold_labels(text));
+        if recent.len() == 16 {
+            recent.pop_front();
+        }
+        recent.push_back((key.0, key.1, labels.clone()));
+        labels
+    })
+}
+
+/// The bold text that opens a paragraph or list item: `* **How can this feature be
 /// enabled / disabled in a live cluster?**`. Templates before 2021 posed the PRR questions this
 /// way, and READMEs written from them answer the questions under such labels, not headings.
 fn bold_labels(text: &str) -> Vec<String> {
@@ -366,7 +471,7 @@ fn bold_labels(text: &str) -> Vec<String> {
             Event::SoftBreak if label.is_some() => label.as_mut().expect("checked").push(' '),
             Event::End(TagEnd::Strong) => {
                 if let Some(l) = label.take() {
-                    labels.push(normalise(&l));
+                    labels.push(l);
                 }
             }
             _ => at_start = false,
@@ -429,6 +534,31 @@ mod tests {
         assert_eq!(lacking(template, readme), Vec::<String>::new());
         let readme = "# KEP-1: X\n## NonGoals\n### Upgrade Strategy\n###### What happens if we re enable it?\n";
         assert_eq!(lacking(template, readme), vec!["### Upgrade / Downgrade Strategy"]);
+    }
+
+    #[test]
+    fn a_question_reworded_a_little_matches_and_another_question_does_not() {
+        let template = "# T\n###### How can a rollout or rollback fail? Can it impact already running workloads?\n\
+                        ###### Will enabling / using this feature result in any new API calls?\n\
+                        ###### Can the feature be disabled once it has been enabled (i.e. can we roll back the enablement)?\n";
+        let readme = "# X\n###### How can a rollout fail? Can it impact already running workloads?\n\
+                      ###### Will enabling / using this feature result in introducing new API types?\n\
+                      ###### Can the feature be disabled once it has been enabled?\n";
+        // Two words changed: the README asks about new types, not calls.
+        assert_eq!(
+            lacking(template, readme),
+            vec!["###### Will enabling / using this feature result in any new API calls?"]
+        );
+        // A heading that matches a required one exactly is not also another's rewording.
+        let template =
+            format!("{template}###### Will enabling / using this feature result in introducing new API types?\n");
+        assert_eq!(
+            lacking(&template, readme),
+            vec!["###### Will enabling / using this feature result in any new API calls?"]
+        );
+        let w = |t: &str| words(t);
+        assert_eq!(w("Does it (really) scale?"), vec!["does", "it", "scale"]);
+        assert_eq!(common_words(&w("a b c d"), &w("a x c")), 2);
     }
 
     #[test]
