@@ -256,6 +256,36 @@ fn a_bold_label_opening_a_list_item_counts_as_the_heading() {
     assert!(message(&f[0]).contains(&format!("`{question}`")), "{f:?}");
 }
 
+#[test]
+fn a_question_worded_as_an_earlier_template_did_matches() {
+    let (r, base) = template_repo();
+    let question = "###### What happens if we reenable the feature if it was previously rolled back?";
+    let text = readme_of(&REQUIRED);
+    r.kep(
+        KEP,
+        &alpha_yaml(),
+        &text.replace(
+            question,
+            "###### What happens if we reenable the feature after it was rolled back?",
+        ),
+    );
+    r.commit("new KEP asking the question its own way");
+    assert_eq!(findings(&r, &base), Vec::<Value>::new());
+
+    // Three words changed: another question.
+    r.write(
+        &format!("{KEP}/README.md"),
+        &text.replace(
+            question,
+            "###### What happens if we disable the feature after it was rolled out?",
+        ),
+    );
+    r.commit("another question");
+    let f = findings(&r, &base);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(message(&f[0]).contains(&format!("`{question}`")), "{f:?}");
+}
+
 /// A legacy KEP file: front matter, then a README of `headings`.
 fn legacy(title: &str, created: &str, headings: &[&str]) -> String {
     format!(
@@ -424,6 +454,15 @@ fn real_history_names_only_headings_really_missing() {
         (
             "1b6dccf169272bf299bcfa22dcc2299da5ce518e",
             "keps/sig-apps/1847-autoremove-statefulset-pvcs",
+        ),
+        // PRR questions worded a little differently: "useful to improve", "a non-negligible".
+        (
+            "5377f1bc667032c55e0ca9fbc5e04a901d803e22",
+            "keps/sig-api-machinery/6178-concurrent-watch-object-decode",
+        ),
+        (
+            "23659be87fd580f29875808d24f2776c43955cfe",
+            "keps/sig-scheduling/5142-pop-backoffq-when-activeq-empty",
         ),
         // Legacy KEPs converted to directories, lacking what the legacy files lacked.
         (
