@@ -121,7 +121,7 @@ fn headings_match_whatever_their_case_spacing_punctuation_and_hyphens() {
         "### Upgrade/Downgrade Strategy",
         "###### What happens if we re-enable the feature if it was previously rolled back",
         "## Drawbacks:",
-        "## Alternatives",
+        "## Alternatives [optional]",
     ]);
     r.kep(KEP, &alpha_yaml(), &variants);
     r.commit("new KEP in its own spelling");

@@ -19,9 +19,9 @@ declare_rule! {
     /// under `User Stories (Optional)`). Extra headings are fine; the template's own title only
     /// requires that the README has a `#` title.
     ///
-    /// Headings match by their text whatever their level, ignoring case, spacing, punctuation and
-    /// hyphens (`Non Goals` is `Non-Goals`, `Upgrade/Downgrade` is `Upgrade / Downgrade`,
-    /// `re-enable` is `reenable`). A template heading ending in a number also matches a README
+    /// Headings match by their text whatever their level, ignoring case, spacing, punctuation,
+    /// hyphens and a README's own `(optional)` or `[optional]` marker (`Non Goals` is
+    /// `Non-Goals`, `Upgrade/Downgrade` is `Upgrade / Downgrade`, `re-enable` is `reenable`). A template heading ending in a number also matches a README
     /// heading that goes on to name the item (`Story 1: Async Init` is `Story 1`, `Story 10` is
     /// not). A bold label opening a paragraph or list item counts as a heading, as templates before
     /// 2021 posed the PRR questions (`* **Does enabling the feature change any default
@@ -319,11 +319,15 @@ const TITLE: &str = "\0title";
 /// A heading's text for matching: lowercase letters and digits only, so that case, spacing,
 /// punctuation and hyphens do not matter ("Non Goals" is "Non-Goals", "Upgrade/Downgrade" is
 /// "Upgrade / Downgrade", "reenable" is "re-enable").
+/// A README's own "optional" marker is left out too: `## Alternatives [optional]` keeps the
+/// section.
 fn normalise(title: &str) -> String {
     title
+        .to_lowercase()
+        .replace("(optional)", "")
+        .replace("[optional]", "")
         .chars()
         .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
         .collect()
 }
 
@@ -532,6 +536,9 @@ mod tests {
         let readme =
             "# KEP-1: X\n## Non Goals\n### Upgrade/Downgrade Strategy\n###### What happens if we re-enable it\n";
         assert_eq!(lacking(template, readme), Vec::<String>::new());
+        let marked = "# KEP-1: X\n## Non-Goals (Optional)\n### Upgrade / Downgrade Strategy [optional]\n\
+                      ###### What happens if we reenable it?\n";
+        assert_eq!(lacking(template, marked), Vec::<String>::new());
         let readme = "# KEP-1: X\n## NonGoals\n### Upgrade Strategy\n###### What happens if we re enable it?\n";
         assert_eq!(lacking(template, readme), vec!["### Upgrade / Downgrade Strategy"]);
     }
