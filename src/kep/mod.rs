@@ -255,6 +255,9 @@ pub trait RepoFiles {
     fn base_file(&self, path: &str) -> Result<Option<String>>;
     /// The names of the directories directly under `path` in the checked tree.
     fn new_dirs(&self, path: &str) -> Result<Vec<String>>;
+    /// The names of the regular files directly under `path` on the base side that the checked
+    /// tree no longer has as regular files: what a change deleted (or moved away) there.
+    fn deleted_files(&self, path: &str) -> Result<Vec<String>>;
     /// The names of the regular files directly under `path` on the base side.
     fn base_files(&self, path: &str) -> Result<Vec<String>>;
 }

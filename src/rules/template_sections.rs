@@ -1,23 +1,44 @@
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use anyhow::Result;
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 use super::{Context, Rule, RuleInfo, Scope, declare_rule};
 use crate::finding::{Finding, Location, Severity};
-use crate::kep::KepKind;
+use crate::kep::metadata::{Metadata, split_front_matter};
 use crate::kep::readme::Readme;
+use crate::kep::{KepKind, Snapshot};
 
 declare_rule! {
     /// ## What it checks
     /// A KEP's `README.md` keeps every heading of the KEP template (the policy's `template`,
     /// `keps/NNNN-kep-template/README.md` by default, read from the base side of a change) except
-    /// those the template marks `(Optional)`. Headings match by their text, ignoring case, spacing
-    /// and level; extra headings are fine; the template's own title only requires that the README
-    /// has a `#` title. A change fires when it removes a required heading, and a new KEP when it
-    /// lacks one; headings already missing before the change are left to `kepguard validate`,
-    /// which reports them as warnings. Legacy single-file KEPs predate the template and are not
-    /// checked.
+    /// those the template marks `(Optional)` and those nested under such a heading (the stories
+    /// under `User Stories (Optional)`). Extra headings are fine; the template's own title only
+    /// requires that the README has a `#` title.
+    ///
+    /// Headings match by their text whatever their level, ignoring case, spacing, punctuation,
+    /// hyphens and a README's own `(optional)` or `[optional]` marker (`Non Goals` is
+    /// `Non-Goals`, `Upgrade/Downgrade` is `Upgrade / Downgrade`, `re-enable` is `reenable`). A template heading ending in a number also matches a README
+    /// heading that goes on to name the item (`Story 1: Async Init` is `Story 1`, `Story 10` is
+    /// not). A bold label opening a paragraph or list item counts as a heading, as templates before
+    /// 2021 posed the PRR questions (`* **Does enabling the feature change any default
+    /// behavior?**`). A question (a heading of six words or more) also matches a README heading
+    /// or label that rewords it a little, as earlier templates did: at most a quarter of its words
+    /// dropped or added and at most one changed, parenthesised asides aside ("How can a rollout
+    /// fail?" answers "How can a rollout or rollback fail?"), unless that heading is itself one
+    /// the template requires.
+    ///
+    /// A change fires when it removes a required heading, and a new KEP when it lacks one; every
+    /// missing heading is listed in the finding's notes. Headings already missing before the
+    /// change are left to `kepguard validate`, which reports them as warnings. A legacy
+    /// single-file KEP converted to a directory KEP in the same change is a move: the new README
+    /// is held only to the headings the legacy file had. The legacy file is one with front matter
+    /// that the change deletes beside the new directory, with the same `kep-number`, else the same
+    /// title, else a title holding all the other's words, else the same `creation-date`, else the
+    /// only one deleted there. Legacy KEPs themselves predate the template and are not checked.
     ///
     /// ## Why
     /// Reviewers, the release team and the PRR approvers find their part of a KEP by its
@@ -37,8 +58,22 @@ pub struct TemplateSections;
 struct Required {
     /// As written in the template: `### Test Plan`.
     shown: String,
-    /// Normalised for matching.
+    /// Normalised for matching (see [`normalise`]).
     key: String,
+    /// The template's text ends in a number (`Story 1`): a README heading that starts with it and
+    /// goes on to name the item (`Story 1: Async Init`) matches.
+    numbered: bool,
+}
+
+impl Required {
+    fn matches(&self, key: &str) -> bool {
+        key == self.key
+            || (self.numbered
+                && key
+                    .strip_prefix(self.key.as_str())
+                    // `Story 10` is not `Story 1`.
+                    .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit())))
+    }
 }
 
 /// How many missing headings a finding's title names before "and N more".
@@ -92,11 +127,19 @@ impl Rule for TemplateSections {
             return Ok(());
         };
         let mut lacking = missing(&required, Some(readme));
-        if !lacking.is_empty()
-            && let Some(old) = old_readme()?
-        {
-            let before = missing(&required, Some(old));
-            lacking.retain(|r| !before.contains(r));
+        let mut converted = None;
+        if !lacking.is_empty() {
+            let before = match old_readme()? {
+                Some(old) => Some(missing(&required, Some(old))),
+                None if cx.scope == Scope::Change && cx.diff.old.is_none() => {
+                    converted = converted_from(cx, new)?;
+                    converted.as_ref().map(|(_, legacy)| missing(&required, Some(legacy)))
+                }
+                None => None,
+            };
+            if let Some(before) = before {
+                lacking.retain(|r| !before.contains(r));
+            }
         }
         let Some(first) = lacking.first() else { return Ok(()) };
 
@@ -105,15 +148,15 @@ impl Rule for TemplateSections {
         let anchor = required
             .iter()
             .take_while(|r| r.key != first.key)
-            .filter_map(|r| keys.iter().position(|k| *k == r.key))
+            .filter_map(|r| keys.iter().position(|k| r.matches(k)))
             .last();
         let line = anchor.map_or(1, |i| readme.headings()[i].line);
         let mut names: Vec<String> = lacking.iter().take(SHOWN).map(|r| format!("`{}`", r.shown)).collect();
         if lacking.len() > SHOWN {
             names.push(format!("and {} more", lacking.len() - SHOWN));
         }
-        let verb = match (cx.scope, &cx.diff.old) {
-            (Scope::Change, Some(_)) => "the change removes",
+        let verb = match (cx.scope, &cx.diff.old, &converted) {
+            (Scope::Change, Some(_), _) | (Scope::Change, None, Some(_)) => "the change removes",
             _ => "the README lacks",
         };
         let plural = if lacking.len() == 1 { "heading" } else { "headings" };
@@ -135,9 +178,12 @@ impl Rule for TemplateSections {
                 cx.policy.template
             ),
         );
-        if lacking.len() > SHOWN {
-            let all: Vec<&str> = lacking.iter().map(|r| r.shown.as_str()).collect();
-            finding.notes.push(format!("missing: {}", all.join(" | ")));
+        let all: Vec<&str> = lacking.iter().map(|r| r.shown.as_str()).collect();
+        finding.notes.push(format!("missing: {}", all.join(" | ")));
+        if let Some((path, _)) = &converted {
+            finding.notes.push(format!(
+                "converted from the legacy KEP {path}: only headings that file had are required"
+            ));
         }
         if cx.scope == Scope::Tree {
             finding.severity = Severity::Warning;
@@ -150,7 +196,82 @@ impl Rule for TemplateSections {
     }
 }
 
-/// The required headings of `template`, parsed once per template text.
+/// A test a converted legacy KEP's front matter may pass.
+type Test<'a> = dyn Fn(Option<&Metadata>) -> bool + 'a;
+
+/// The legacy single-file KEP a new directory KEP was converted from in this change, with its
+/// body: a Markdown file with front matter that the change deleted from the directory the KEP's
+/// directory sits in. Conversions in the real history mostly keep the title, rarely a
+/// `kep-number` (legacy files seldom had one), and sometimes only part of the title or the
+/// creation date; so the candidates are narrowed by number, then title, then a title holding the
+/// other's words, then creation date, each taken only when it singles one out, else the
+/// candidate is taken when it is the only one.
+fn converted_from(cx: &Context<'_>, new: &Snapshot<'_>) -> Result<Option<(String, Readme)>> {
+    if new.kep.kind != KepKind::Directory {
+        return Ok(None);
+    }
+    let Some((parent, _)) = new.kep.path.rsplit_once('/') else {
+        return Ok(None);
+    };
+    let mut candidates: Vec<(String, Option<Metadata>, Readme)> = Vec::new();
+    for name in cx.repo.deleted_files(parent)? {
+        if !name.ends_with(".md") || name == "README.md" {
+            continue;
+        }
+        let path = format!("{parent}/{name}");
+        // A file that cannot be read (over the size cap) is no evidence of a conversion.
+        let Ok(Some(text)) = cx.repo.base_file(&path) else {
+            continue;
+        };
+        let Some((yaml, offset, body)) = split_front_matter(&text) else {
+            continue;
+        };
+        let meta = Metadata::parse(yaml, offset).ok();
+        candidates.push((path, meta, Readme::parse(text, body)));
+    }
+    let new_meta = new.metadata.parsed();
+    let unpadded = |n: &str| n.trim_start_matches('0').to_owned();
+    let number = unpadded(&cx.diff.number());
+    let of = |m: Option<&Metadata>, key: &str| m.and_then(|m| m.scalar(key)).filter(|v| !v.is_empty());
+    let title = of(new_meta, "title").map(|t| normalise(&t));
+    let created = of(new_meta, "creation-date");
+    let words = |t: &str| -> Vec<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let title_words = of(new_meta, "title").map(|t| words(&t)).unwrap_or_default();
+    // One title's words all in the other's: "Volume scale testing", "Volume Scale and Performance
+    // Testing Plan".
+    let related = |t: &str| {
+        let w = words(t);
+        let within = |a: &[String], b: &[String]| !a.is_empty() && a.iter().all(|x| b.contains(x));
+        within(&w, &title_words) || within(&title_words, &w)
+    };
+    let tests: [&Test; 4] = [
+        &|m| !number.is_empty() && of(m, "kep-number").is_some_and(|n| unpadded(&n) == number),
+        &|m| title.is_some() && of(m, "title").map(|t| normalise(&t)) == title,
+        &|m| of(m, "title").is_some_and(|t| related(&t)),
+        &|m| created.is_some() && of(m, "creation-date") == created,
+    ];
+    for test in tests {
+        let hits: Vec<usize> = (0..candidates.len())
+            .filter(|&i| test(candidates[i].1.as_ref()))
+            .collect();
+        if let [i] = hits[..] {
+            let (path, _, readme) = candidates.swap_remove(i);
+            return Ok(Some((path, readme)));
+        }
+    }
+    Ok(candidates
+        .pop()
+        .filter(|_| candidates.is_empty())
+        .map(|(path, _, readme)| (path, readme)))
+}
+
+/// The required headings of `template`, parsed once per template text: all but those marked
+/// `(Optional)` and those nested under one (the stories under `User Stories (Optional)`).
 fn required_headings(template: &str) -> Rc<Vec<Required>> {
     thread_local! {
         static CACHE: RefCell<Option<(String, Rc<Vec<Required>>)>> = const { RefCell::new(None) };
@@ -162,26 +283,31 @@ fn required_headings(template: &str) -> Rc<Vec<Required>> {
             return required.clone();
         }
         let parsed = Readme::parse(template.to_owned(), 0);
-        let required: Rc<Vec<Required>> = Rc::new(
-            parsed
-                .headings()
-                .iter()
-                .filter(|h| !h.title.to_lowercase().contains("(optional)"))
-                .map(|h| Required {
-                    // The template's title stands for whatever the KEP's title is.
-                    shown: format!(
-                        "{} {}",
-                        "#".repeat(h.level.into()),
-                        h.title.split_whitespace().collect::<Vec<_>>().join(" ")
-                    ),
-                    key: if h.level == 1 {
-                        TITLE.into()
-                    } else {
-                        normalise(&h.title)
-                    },
-                })
-                .collect(),
-        );
+        // The enclosing headings: level, and whether it or one above it is optional.
+        let mut open: Vec<(u8, bool)> = Vec::new();
+        let mut required = Vec::new();
+        for h in parsed.headings() {
+            while open.last().is_some_and(|&(level, _)| level >= h.level) {
+                open.pop();
+            }
+            let optional = h.title.to_lowercase().contains("(optional)") || open.last().is_some_and(|&(_, o)| o);
+            open.push((h.level, optional));
+            let key = normalise(&h.title);
+            if optional || key.is_empty() {
+                continue;
+            }
+            required.push(Required {
+                shown: format!(
+                    "{} {}",
+                    "#".repeat(h.level.into()),
+                    h.title.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+                // The template's title stands for whatever the KEP's title is.
+                key: if h.level == 1 { TITLE.into() } else { key },
+                numbered: h.level > 1 && h.title.trim_end().ends_with(|c: char| c.is_ascii_digit()),
+            });
+        }
+        let required = Rc::new(required);
         *cache = Some((template.to_owned(), required.clone()));
         required
     })
@@ -190,23 +316,172 @@ fn required_headings(template: &str) -> Rc<Vec<Required>> {
 /// The key under which a README's `#` title matches the template's.
 const TITLE: &str = "\0title";
 
+/// A heading's text for matching: lowercase letters and digits only, so that case, spacing,
+/// punctuation and hyphens do not matter ("Non Goals" is "Non-Goals", "Upgrade/Downgrade" is
+/// "Upgrade / Downgrade", "reenable" is "re-enable").
+/// A README's own "optional" marker is left out too: `## Alternatives [optional]` keeps the
+/// section.
 fn normalise(title: &str) -> String {
-    title.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    title
+        .to_lowercase()
+        .replace("(optional)", "")
+        .replace("[optional]", "")
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
 }
 
 /// The required headings `readme` lacks (all of them without a README), in template order.
 fn missing(required: &[Required], readme: Option<&Readme>) -> Vec<Required> {
-    let mut have: Vec<String> = Vec::new();
-    if let Some(r) = readme {
-        for h in r.headings() {
-            have.push(if h.level == 1 {
-                TITLE.into()
-            } else {
-                normalise(&h.title)
-            });
+    let Some(r) = readme else {
+        return required.to_vec();
+    };
+    let have: Vec<&str> = r.headings().iter().map(|h| h.title.as_str()).collect();
+    let mut keys: Vec<String> = have.iter().map(|t| normalise(t)).collect();
+    // A `#` heading is the KEP's title, or a section written one level too high.
+    if r.headings().iter().any(|h| h.level == 1) {
+        keys.push(TITLE.into());
+    }
+    let mut lacking = lacking_from(required, &keys);
+    if lacking.is_empty() {
+        return lacking;
+    }
+    let labels = cached_bold_labels(r.text());
+    let label_keys: Vec<String> = labels.iter().map(|t| normalise(t)).collect();
+    lacking = lacking_from(&lacking, &label_keys);
+    if lacking.is_empty() {
+        return lacking;
+    }
+    // Questions answered under another template version's wording: what is left of the README's
+    // headings and labels, once those matching a required heading are set aside.
+    let spare: Vec<Vec<String>> = have
+        .into_iter()
+        .zip(&keys)
+        .chain(labels.iter().map(String::as_str).zip(&label_keys))
+        .filter(|(_, key)| !required.iter().any(|q| q.matches(key)))
+        .map(|(title, _)| words(title))
+        .collect();
+    lacking.retain(|q| !rephrased(&q.shown, &spare));
+    lacking
+}
+
+/// The headings of `required` that none of `keys` matches.
+fn lacking_from(required: &[Required], keys: &[String]) -> Vec<Required> {
+    required
+        .iter()
+        .filter(|r| !keys.iter().any(|k| r.matches(k)))
+        .cloned()
+        .collect()
+}
+
+/// Fewest words a heading needs to be matched loosely: the PRR questions have nine or more,
+/// section names three or fewer.
+const QUESTION_WORDS: usize = 6;
+
+/// Whether one of `spare` (as [`words`]) is template question `shown` reworded a little, its
+/// parenthesised asides aside: at most a quarter of the question's words dropped or added, and at
+/// most one word changed (a change is a word dropped and one added). Earlier templates asked "How
+/// can a rollout fail?" where today's asks "How can a rollout or rollback fail?", and "the
+/// reasonable SLOs for the above SLIs" where today's asks "for the enhancement"; READMEs drop
+/// "(i.e. can we roll back the enablement)". "Any new API calls?" is not "introducing new API
+/// types?": two words changed.
+fn rephrased(shown: &str, spare: &[Vec<String>]) -> bool {
+    let wanted = words(shown.trim_start_matches('#'));
+    if wanted.len() < QUESTION_WORDS {
+        return false;
+    }
+    let allowed = wanted.len() / 4;
+    spare.iter().any(|w| {
+        let common = common_words(&wanted, w);
+        let (dropped, added) = (wanted.len() - common, w.len() - common);
+        dropped.min(added) <= 1 && dropped.max(added) <= allowed
+    })
+}
+
+/// A heading's lowercase words, parenthesised asides left out.
+fn words(title: &str) -> Vec<String> {
+    let mut depth = 0usize;
+    let mut kept = String::new();
+    for c in title.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            c if depth == 0 => kept.extend(c.to_lowercase()),
+            _ => {}
         }
     }
-    required.iter().filter(|r| !have.contains(&r.key)).cloned().collect()
+    kept.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// How many words `a` and `b` have in common in order (their longest common subsequence).
+fn common_words(a: &[String], b: &[String]) -> usize {
+    let mut row = vec![0usize; b.len() + 1];
+    for x in a {
+        let mut diagonal = 0;
+        for (j, y) in b.iter().enumerate() {
+            let kept = if x == y { diagonal + 1 } else { row[j + 1].max(row[j]) };
+            diagonal = row[j + 1];
+            row[j + 1] = kept;
+        }
+    }
+    row[b.len()]
+}
+
+/// A README's bold labels by the hash and length of its text.
+type Labels = (u64, usize, Rc<Vec<String>>);
+
+/// [`bold_labels`], kept for the READMEs seen lately: a run over many commits reads each README
+/// again as the next change's old side, and a Markdown parse of a long README is the costliest
+/// step here.
+fn cached_bold_labels(text: &str) -> Rc<Vec<String>> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    thread_local! {
+        static RECENT: RefCell<VecDeque<Labels>> = const { RefCell::new(VecDeque::new()) };
+    }
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    let key = (hasher.finish(), text.len());
+    RECENT.with_borrow_mut(|recent| {
+        if let Some((.., labels)) = recent.iter().find(|(h, n, _)| (*h, *n) == key) {
+            return labels.clone();
+        }
+        let labels = Rc::new(bold_labels(text));
+        if recent.len() == 16 {
+            recent.pop_front();
+        }
+        recent.push_back((key.0, key.1, labels.clone()));
+        labels
+    })
+}
+
+/// The bold text that opens a paragraph or list item: `* **How can this feature be
+/// enabled / disabled in a live cluster?**`. Templates before 2021 posed the PRR questions this
+/// way, and READMEs written from them answer the questions under such labels, not headings.
+fn bold_labels(text: &str) -> Vec<String> {
+    let mut labels = Vec::new();
+    // The label being read, and whether the next event opens a paragraph or list item.
+    let mut label: Option<String> = None;
+    let mut at_start = false;
+    for event in Parser::new_ext(text, Options::empty()) {
+        match event {
+            Event::Start(Tag::Paragraph | Tag::Item) => at_start = true,
+            Event::Start(Tag::Strong) if at_start && label.is_none() => label = Some(String::new()),
+            Event::Text(t) | Event::Code(t) if label.is_some() => {
+                label.as_mut().expect("checked").push_str(&t);
+            }
+            Event::SoftBreak if label.is_some() => label.as_mut().expect("checked").push(' '),
+            Event::End(TagEnd::Strong) => {
+                if let Some(l) = label.take() {
+                    labels.push(l);
+                }
+            }
+            _ => at_start = false,
+        }
+    }
+    labels
 }
 
 #[cfg(test)]
@@ -215,6 +490,14 @@ mod tests {
 
     const TEMPLATE: &str =
         "# KEP-NNNN: Title\n## Summary\n### User Stories (Optional)\n## Design   Details\n###### Does it  scale?\n";
+
+    fn lacking(template: &str, readme: &str) -> Vec<String> {
+        let kep = Readme::parse(readme.into(), 0);
+        missing(&required_headings(template), Some(&kep))
+            .into_iter()
+            .map(|r| r.shown)
+            .collect()
+    }
 
     #[test]
     fn optional_headings_are_not_required_and_matching_ignores_case_space_and_level() {
@@ -229,9 +512,73 @@ mod tests {
                 "###### Does it scale?"
             ]
         );
-        let kep = Readme::parse("# KEP-42: Mine\n### summary\n## Design Details\n".into(), 0);
-        let lacking: Vec<String> = missing(&required, Some(&kep)).into_iter().map(|r| r.shown).collect();
-        assert_eq!(lacking, vec!["###### Does it scale?"]);
+        assert_eq!(
+            lacking(TEMPLATE, "# KEP-42: Mine\n### summary\n## Design Details\n"),
+            vec!["###### Does it scale?"]
+        );
         assert_eq!(missing(&required, None).len(), 4);
+    }
+
+    #[test]
+    fn headings_nested_under_an_optional_one_are_optional() {
+        let template = "# T\n## Proposal\n### User Stories (Optional)\n#### Story 1\n##### Details\n\
+                        #### Story 2\n### Risks and Mitigations\n## Design Details\n";
+        let shown: Vec<String> = required_headings(template).iter().map(|r| r.shown.clone()).collect();
+        assert_eq!(
+            shown,
+            vec!["# T", "## Proposal", "### Risks and Mitigations", "## Design Details"]
+        );
+    }
+
+    #[test]
+    fn punctuation_hyphens_and_spacing_do_not_matter() {
+        let template = "# T\n## Non-Goals\n### Upgrade / Downgrade Strategy\n###### What happens if we reenable it?\n";
+        let readme =
+            "# KEP-1: X\n## Non Goals\n### Upgrade/Downgrade Strategy\n###### What happens if we re-enable it\n";
+        assert_eq!(lacking(template, readme), Vec::<String>::new());
+        let marked = "# KEP-1: X\n## Non-Goals (Optional)\n### Upgrade / Downgrade Strategy [optional]\n\
+                      ###### What happens if we reenable it?\n";
+        assert_eq!(lacking(template, marked), Vec::<String>::new());
+        let readme = "# KEP-1: X\n## NonGoals\n### Upgrade Strategy\n###### What happens if we re enable it?\n";
+        assert_eq!(lacking(template, readme), vec!["### Upgrade / Downgrade Strategy"]);
+    }
+
+    #[test]
+    fn a_question_reworded_a_little_matches_and_another_question_does_not() {
+        let template = "# T\n###### How can a rollout or rollback fail? Can it impact already running workloads?\n\
+                        ###### Will enabling / using this feature result in any new API calls?\n\
+                        ###### Can the feature be disabled once it has been enabled (i.e. can we roll back the enablement)?\n";
+        let readme = "# X\n###### How can a rollout fail? Can it impact already running workloads?\n\
+                      ###### Will enabling / using this feature result in introducing new API types?\n\
+                      ###### Can the feature be disabled once it has been enabled?\n";
+        // Two words changed: the README asks about new types, not calls.
+        assert_eq!(
+            lacking(template, readme),
+            vec!["###### Will enabling / using this feature result in any new API calls?"]
+        );
+        // A heading that matches a required one exactly is not also another's rewording.
+        let template =
+            format!("{template}###### Will enabling / using this feature result in introducing new API types?\n");
+        assert_eq!(
+            lacking(&template, readme),
+            vec!["###### Will enabling / using this feature result in any new API calls?"]
+        );
+        let w = |t: &str| words(t);
+        assert_eq!(w("Does it (really) scale?"), vec!["does", "it", "scale"]);
+        assert_eq!(common_words(&w("a b c d"), &w("a x c")), 2);
+    }
+
+    #[test]
+    fn a_numbered_heading_matches_a_readme_heading_that_names_the_item() {
+        let template = "# T\n## Story 1\n## Summary\n";
+        assert_eq!(
+            lacking(template, "# X\n## Story 1: Async Init\n## Summary\n"),
+            Vec::<String>::new()
+        );
+        // Not a longer number, and only numbered headings match by prefix.
+        assert_eq!(
+            lacking(template, "# X\n## Story 10\n## Summary of it\n"),
+            vec!["## Story 1", "## Summary"]
+        );
     }
 }
