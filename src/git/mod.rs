@@ -333,6 +333,61 @@ pub fn ref_tips(repo: &gix::Repository, prefix: Option<&str>) -> Result<Vec<Obje
     Ok(tips)
 }
 
+/// The blobs and symlinks below `tree` (at `dir`), by path.
+fn tree_files(
+    objects: Objects<'_>,
+    tree: ObjectId,
+    dir: &str,
+    out: &mut std::collections::HashMap<String, ObjectId>,
+) -> Result<()> {
+    let mut buf = Vec::new();
+    let mut subtrees = Vec::new();
+    for entry in objects
+        .find_tree_iter(&tree, &mut buf)
+        .with_context(|| format!("cannot read tree {tree}"))?
+    {
+        let entry = entry.with_context(|| format!("tree {tree} is corrupt"))?;
+        let path = format!("{dir}/{}", entry.filename);
+        if entry.mode.is_tree() {
+            subtrees.push((entry.oid.to_owned(), path));
+        } else if !entry.mode.is_commit() {
+            out.insert(path, entry.oid.to_owned());
+        }
+    }
+    for (id, path) in subtrees {
+        tree_files(objects, id, &path, out)?;
+    }
+    Ok(())
+}
+
+/// Adds the untracked `.md`, `.yaml` and `.yml` files below `workdir/root` to `out`.
+fn untracked_keps(
+    workdir: &Path,
+    root: &str,
+    tracked: &std::collections::HashSet<String>,
+    out: &mut std::collections::BTreeSet<String>,
+) {
+    let mut dirs = vec![root.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(workdir.join(&dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let path = format!("{dir}/{name}");
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => dirs.push(path),
+                Ok(_) if [".md", ".yaml", ".yml"].iter().any(|e| name.ends_with(e)) && !tracked.contains(&path) => {
+                    out.insert(path);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// An opened repository.
 pub struct Repo {
     pub repo: gix::Repository,
@@ -343,7 +398,16 @@ pub struct Repo {
 impl Repo {
     /// Opens the repository at or above `dir` (work tree or bare).
     pub fn open(dir: &Path) -> Result<Repo> {
-        let mut repo = gix::discover(dir).map_err(|e| anyhow!("{}: not a git repository ({e})", dir.display()))?;
+        // gix's discovery does not find a bare repository named by a relative path with `..` in it
+        // (`../keps.git`): it is given the directory's absolute, resolved path instead.
+        let absolute = std::fs::canonicalize(dir).map_err(|e| {
+            anyhow!(
+                "{}: not a git repository (cannot open the directory: {e})",
+                dir.display()
+            )
+        })?;
+        let mut repo =
+            gix::discover(&absolute).map_err(|e| anyhow!("{}: not a git repository ({e})", dir.display()))?;
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
         let store = Layered::new(&repo, None)?;
         Ok(Repo { repo, store })
@@ -416,6 +480,85 @@ impl Repo {
         } else {
             ""
         }
+    }
+
+    /// The files under directory `root` whose committed state in `head` differs from the index or
+    /// the work tree: staged and unstaged edits and deletions, and `.md`/`.yaml`/`.yml` files git
+    /// does not track yet (other untracked files are editor and build litter, and ignore rules are
+    /// not read). Sorted; empty for a bare repository. Read-only: the index is read as it is,
+    /// never refreshed or written, and a file is hashed only when its size or mtime differs from
+    /// the index (or the index cannot tell, being written in the same second).
+    pub fn uncommitted(&self, head: ObjectId, root: &str) -> Result<Vec<String>> {
+        use gix::index::entry::{Flags, Mode, stat};
+        let Some(workdir) = self.repo.workdir() else {
+            return Ok(Vec::new());
+        };
+        let root = root.trim_matches('/');
+        let objects = self.objects();
+        let mut committed = std::collections::HashMap::new();
+        if let Some((tree, mode)) =
+            objects.entry_at(objects.commit_tree(&head)?, &root.split('/').collect::<Vec<_>>())?
+            && mode.is_tree()
+        {
+            tree_files(objects, tree, root, &mut committed)?;
+        }
+        let index = self.repo.index_or_empty().context("cannot read the index")?;
+        let stat_options = stat::Options {
+            trust_ctime: false,
+            check_stat: false,
+            use_nsec: false,
+            use_stdev: false,
+        };
+        let mut changed = std::collections::BTreeSet::new();
+        let mut tracked = std::collections::HashSet::new();
+        let prefix = format!("{root}/");
+        for entry in index.entries() {
+            let path = entry.path(&index).to_str_lossy();
+            if !path.starts_with(&prefix) || entry.mode.contains(Mode::COMMIT) || entry.mode.contains(Mode::DIR) {
+                continue;
+            }
+            tracked.insert(path.to_string());
+            // Staged: the index differs from the commit.
+            if committed.get(path.as_ref()) != Some(&entry.id) || entry.flags.contains(Flags::INTENT_TO_ADD) {
+                changed.insert(path.to_string());
+                continue;
+            }
+            if entry.flags.contains(Flags::SKIP_WORKTREE) {
+                continue;
+            }
+            // Unstaged: the work tree file differs from the index.
+            let Ok(relative) = gix::path::from_bstr(entry.path(&index)) else {
+                changed.insert(path.to_string());
+                continue;
+            };
+            let file = workdir.join(relative);
+            let Ok(meta) = gix::index::fs::Metadata::from_path_no_follow(&file) else {
+                changed.insert(path.to_string());
+                continue;
+            };
+            let same_stat =
+                gix::index::entry::Stat::from_fs(&meta).is_ok_and(|disk| entry.stat.matches(&disk, stat_options));
+            if same_stat && !entry.stat.is_racy(index.timestamp(), stat_options) {
+                continue;
+            }
+            let bytes = if entry.mode.contains(Mode::SYMLINK) {
+                std::fs::read_link(&file)
+                    .ok()
+                    .and_then(|t| gix::path::into_bstr(t).ok().map(|b| b.to_vec()))
+            } else {
+                std::fs::read(&file).ok()
+            };
+            let same = bytes
+                .and_then(|b| gix::objs::compute_hash(self.repo.object_hash(), gix::object::Kind::Blob, &b).ok())
+                == Some(entry.id);
+            if !same {
+                changed.insert(path.to_string());
+            }
+        }
+        // Deleted from the index (`git rm --cached`, or a staged deletion).
+        changed.extend(committed.keys().filter(|p| !tracked.contains(*p)).cloned());
+        untracked_keps(workdir, root, &tracked, &mut changed);
+        Ok(changed.into_iter().collect())
     }
 
     /// Whether HEAD is a branch without commits yet.
