@@ -198,21 +198,20 @@ impl Policy {
                 policy.levels.insert(id, level);
             }
             let rule = rules::find(id).expect("ids are checked while parsing");
-            // The first key a rule rejects is where the error points.
-            let line = settings
-                .keys()
-                .filter_map(|k| k.as_str())
-                .find(|k| {
-                    let mut one = serde_yaml::Mapping::new();
-                    one.insert((*k).into(), settings[*k].clone());
-                    rule.options(serde_yaml::Value::Mapping(one)).is_err()
-                })
-                .and_then(|k| key_line(&["rules", id, k]))
-                .or_else(|| key_line(&["rules", id]));
+            // The first key a rule rejects is what the error names and where it points.
+            let bad = settings.keys().filter_map(|k| k.as_str()).find(|k| {
+                let mut one = serde_yaml::Mapping::new();
+                one.insert((*k).into(), settings[*k].clone());
+                rule.options(serde_yaml::Value::Mapping(one)).is_err()
+            });
+            let (line, name) = match bad {
+                Some(k) => (key_line(&["rules", id, k]), format!("rules.{id}.{k}")),
+                None => (key_line(&["rules", id]), format!("rules.{id}")),
+            };
             let options = rule.options(serde_yaml::Value::Mapping(settings)).map_err(|e| {
                 at(
                     line,
-                    format!("rules.{id}: {} (see `kepguard explain {id}`)", message_of(&e)),
+                    format!("{name}: {} (see `kepguard explain {id}`)", message_of(&e)),
                 )
             })?;
             policy.options.insert(id, options);
@@ -471,11 +470,11 @@ mod tests {
         );
         assert_eq!(
             err("rules:\n  file-too-large:\n    level: off\n    when: any\n"),
-            ".kepguard.yaml:4: rules.file-too-large: unknown field `when`, there are no fields (see `kepguard explain file-too-large`)"
+            ".kepguard.yaml:4: rules.file-too-large.when: unknown field `when`, there are no fields (see `kepguard explain file-too-large`)"
         );
         assert_eq!(
             err("rules:\n  stage-monotonic:\n    slip: warning\n    when: any\n"),
-            ".kepguard.yaml:4: rules.stage-monotonic: unknown field `when`, expected `slip` (see `kepguard explain stage-monotonic`)"
+            ".kepguard.yaml:4: rules.stage-monotonic.when: unknown field `when`, expected `slip` (see `kepguard explain stage-monotonic`)"
         );
         assert!(err("trailers: maybe\n").starts_with(".kepguard.yaml:1: "));
         assert!(err("rules:\n  prr-on-graduation:\n    since: soon\n").contains("`soon` is not a milestone"));
