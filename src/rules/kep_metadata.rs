@@ -17,7 +17,7 @@ declare_rule! {
     ///
     /// Stricter than kepval, as warnings when the KEP already had the problem before the change
     /// (and always in `kepguard validate`), otherwise errors: `status` and `stage` are valid values
-    /// (with a "did you mean" for near misses); `status: implemented` requires `stage: stable`;
+    /// (with a "did you mean" for near misses);
     /// implementable and implemented KEPs set `stage` and `latest-milestone`; `kep-number` equals
     /// the directory's number; `owning-sig` equals the directory's group where that is a `sig-*`;
     /// the groups in `owning-sig` and `participating-sigs` are groups of the repository: a
@@ -28,6 +28,10 @@ declare_rule! {
     /// defects; a milestone without its `v` (`"1.28"`, which kepval reads as v1.28) is only a
     /// `validate` warning. A metadata file renamed into `kep.yaml` brings its old problems along,
     /// so the rename introduces none.
+    ///
+    /// Always warnings, as they are common in practice: an `implemented` KEP whose stage is
+    /// before `stable` (some KEPs are scoped to a stage), and, in `validate`, a milestone without
+    /// its `v`.
     ///
     /// Legacy single-file KEPs were never read by kepval: their front matter only has to parse.
     ///
@@ -112,9 +116,20 @@ struct Problem {
     key: Vec<String>,
     title: String,
     help: String,
-    /// Stricter than kepval: an error only when a change introduces it.
-    strict: bool,
+    kind: Kind,
 }
+
+/// How much a problem weighs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// kepval rejects it: always an error.
+    Kepval,
+    /// Stricter than kepval: an error only when a change introduces it.
+    Strict,
+    /// Worth a look, but normal in practice: always a warning.
+    Advisory,
+}
+use Kind::*;
 
 impl Rule for KepMetadata {
     fn info(&self) -> &'static RuleInfo {
@@ -201,7 +216,9 @@ impl Rule for KepMetadata {
         for p in problems {
             let key: Vec<&str> = p.key.iter().map(String::as_str).collect();
             let mut finding = cx.finding(&INFO, metadata_location(new, Some(meta), &key), p.title, p.help);
-            if p.strict {
+            if p.kind == Advisory {
+                finding.severity = Severity::Warning;
+            } else if p.kind == Strict {
                 let pre_existing = cx.scope == Scope::Tree || old_codes.contains(&p.code);
                 if pre_existing {
                     finding.severity = Severity::Warning;
@@ -303,13 +320,13 @@ fn alias_groups(text: &str) -> Vec<String> {
 
 fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Vec<Problem> {
     let mut out = Vec::new();
-    let mut push = |code: String, key: &[&str], title: String, help: String, strict: bool| {
+    let mut push = |code: String, key: &[&str], title: String, help: String, kind: Kind| {
         out.push(Problem {
             code,
             key: key.iter().map(|k| (*k).to_owned()).collect(),
             title,
             help,
-            strict,
+            kind,
         })
     };
     let name = match meta.scalar("kep-number") {
@@ -328,7 +345,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                     Some(k) => format!("did you mean `{k}`? kepval rejects unknown fields"),
                     None => "remove it: kepval rejects unknown fields".into(),
                 },
-                false,
+                Kepval,
             );
         }
     }
@@ -339,7 +356,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                 &[],
                 format!("{name}: required field `{key}` is missing"),
                 format!("add `{key}:` (see the KEP template's kep.yaml)"),
-                false,
+                Kepval,
             );
         }
     }
@@ -352,7 +369,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                 &[key],
                 format!("{name}: `{key}` must be a list"),
                 format!("write `{key}:` followed by `- item` lines"),
-                false,
+                Kepval,
             );
         }
     }
@@ -370,7 +387,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
             &["disable-supported"],
             format!("{name}: `disable-supported` must be true or false"),
             "set `disable-supported: true` or `false`".into(),
-            false,
+            Kepval,
         );
     }
     if let Some(Value::Mapping(m)) = meta.get("milestone") {
@@ -381,7 +398,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                     &["milestone", key],
                     format!("{name}: unknown field `milestone.{key}`"),
                     format!("milestone keys are {}", MILESTONE_KEYS.join(", ")),
-                    false,
+                    Kepval,
                 );
             }
         }
@@ -391,7 +408,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
             &["milestone"],
             format!("{name}: `milestone` must be a mapping of stage to milestone"),
             "write `milestone:` followed by lines such as `  alpha: \"v1.31\"`".into(),
-            false,
+            Kepval,
         );
     }
     if let Some(Value::Sequence(gates)) = meta.get("feature-gates") {
@@ -411,7 +428,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                     &["feature-gates"],
                     format!("{name}: a `feature-gates` entry has unknown field `{bad}`"),
                     "each entry has `name` and `components` only".into(),
-                    false,
+                    Kepval,
                 );
             }
         }
@@ -431,7 +448,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                 Some(v) => format!("did you mean `{v}`? status is one of {}", valid.join(", ")),
                 None => format!("status is one of {}", valid.join(", ")),
             },
-            true,
+            Strict,
         );
     }
     let stage = meta.stage();
@@ -449,20 +466,23 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                 Some(v) => format!("did you mean `{v}`? stage is one of {}", valid.join(", ")),
                 None => format!("stage is one of {}", valid.join(", ")),
             },
-            true,
+            Strict,
         );
     }
     let status = status.as_deref().and_then(Status::parse);
+    // Some KEPs are scoped to a stage (say, "to beta"), so this is a question, not a defect.
     if status == Some(Status::Implemented)
         && let StageValue::Valid(st) = &stage
-        && *st != Stage::Stable
+        && *st < Stage::Stable
     {
         push(
             "implemented:stable".into(),
             &["stage"],
             format!("{name}: status implemented with stage {st}"),
-            "an implemented KEP is stable: set `stage: stable`, or keep the status implementable".into(),
-            true,
+            format!(
+                "an implemented KEP is usually stable: set `stage: stable`, or keep the status implementable; a KEP whose scope ends at {st} may stay as it is"
+            ),
+            Advisory,
         );
     }
     if matches!(status, Some(Status::Implementable | Status::Implemented)) {
@@ -473,7 +493,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                     &["status"],
                     format!("{name}: an {} KEP needs `{key}`", status.map_or("", |s| s.as_str())),
                     format!("set `{key}` to the stage and release this KEP targets"),
-                    true,
+                    Strict,
                 );
             }
         }
@@ -489,7 +509,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                 "set `kep-number: {}` or move the KEP to the right directory",
                 dir.trim_start_matches('0')
             ),
-            true,
+            Strict,
         );
     }
     let owning = meta.scalar("owning-sig");
@@ -502,7 +522,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
             &["owning-sig"],
             format!("{name}: owning-sig {sig} but the KEP is under {}", kep.group),
             format!("set `owning-sig: {}` or move the KEP under keps/{sig}/", kep.group),
-            true,
+            Strict,
         );
     }
     if let Some(sig) = &owning
@@ -513,7 +533,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
             &["owning-sig"],
             format!("{name}: owning-sig {sig} is not a group of this repository"),
             group_help(sig, &groups.dirs),
-            true,
+            Strict,
         );
     }
     if let Some(Value::Sequence(sigs)) = meta.get("participating-sigs") {
@@ -524,7 +544,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                     &["participating-sigs"],
                     format!("{name}: participating-sigs names {sig}, not a group of this repository"),
                     group_help(sig, &groups.dirs),
-                    true,
+                    Strict,
                 );
             }
         }
@@ -538,7 +558,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                 &[key],
                 format!("{name}: {key} `{date}` is not a YYYY-MM-DD date"),
                 format!("write the date as YYYY-MM-DD, such as `{key}: 2024-05-31`"),
-                true,
+                Strict,
             );
         }
     }
@@ -571,7 +591,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                     &key,
                     format!("{name}: {shown} `{value}` lacks the `v` of a milestone such as v1.31"),
                     format!("write `v{value}`"),
-                    true,
+                    Advisory,
                 );
             }
             continue;
@@ -584,7 +604,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
                 true => "write the release as vX.Y, or leave it empty until it is planned".into(),
                 false => "write the release as vX.Y".into(),
             },
-            true,
+            Strict,
         );
     }
     out

@@ -277,9 +277,14 @@ pub fn stage_release(meta: &Metadata) -> Option<(String, Milestone)> {
 /// The release a KEP's current stage targets, for messages: `milestone.<stage>` when it names
 /// one, else `latest-milestone`.
 pub fn target_release(meta: &Metadata) -> Option<String> {
-    stage_release(meta)
-        .map(|(_, m)| m.to_string())
-        .or_else(|| meta.scalar("latest-milestone"))
+    if let Some((_, m)) = stage_release(meta) {
+        return Some(m.to_string());
+    }
+    let latest = meta.scalar("latest-milestone")?;
+    Some(match Milestone::parse(&latest).filter(|m| m.major > 0) {
+        Some(m) => m.to_string(),
+        None => latest,
+    })
 }
 
 /// The keys whose change makes a lifecycle change.

@@ -177,7 +177,10 @@ impl PrrApproval {
         };
         let name = cx.kep_name();
         let status = meta.scalar("status").unwrap_or_default();
-        let target = target_release(meta).map(|m| format!(" for {m}")).unwrap_or_default();
+        let target = match target_release(meta) {
+            Some(m) => format!(" for {m}"),
+            None => " with no `latest-milestone` (so PRR applies)".into(),
+        };
         let path = cx.policy.layout.prr_file(&sig, &number);
         let Some(text) = cx.repo.new_file(&path)? else {
             out.push(cx.finding(
