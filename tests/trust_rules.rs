@@ -514,6 +514,18 @@ fn placeholders_for_later_stages_are_plans_not_defects() {
         &kep_yaml("1234", "implementable", "alpha", "v1.30", &[("alpha", "TBD")]),
     );
     assert_eq!(levels(&doc, "kep-metadata"), vec!["error"]);
+    // An earlier stage the KEP skipped may stay empty.
+    let doc = change(
+        &r,
+        &kep_yaml(
+            "1234",
+            "implementable",
+            "beta",
+            "v1.31",
+            &[("alpha", ""), ("beta", "v1.31")],
+        ),
+    );
+    assert_eq!(levels(&doc, "kep-metadata"), Vec::<String>::new());
     // So is a template literal left in a later stage.
     let doc = change(
         &r,
@@ -526,6 +538,80 @@ fn placeholders_for_later_stages_are_plans_not_defects() {
         ),
     );
     assert_eq!(levels(&doc, "kep-metadata"), vec!["error"]);
+}
+
+#[test]
+fn a_kep_not_yet_targeting_a_release_may_leave_every_milestone_open() {
+    let r = repo_with(&kep_yaml(
+        "1234",
+        "provisional",
+        "alpha",
+        "v1.30",
+        &[("alpha", "v1.30")],
+    ));
+    let doc = change(
+        &r,
+        &kep_yaml("1234", "provisional", "alpha", "TBD", &[("alpha", "TBD"), ("beta", "")]),
+    );
+    assert_eq!(levels(&doc, "kep-metadata"), Vec::<String>::new());
+    // Once implementable, latest-milestone must name the release.
+    let doc = change(
+        &r,
+        &kep_yaml("1234", "implementable", "alpha", "TBD", &[("alpha", "v1.30")]),
+    );
+    assert_eq!(levels(&doc, "kep-metadata"), vec!["error"]);
+}
+
+#[test]
+fn an_unpadded_real_date_is_a_warning_and_an_impossible_one_an_error() {
+    let yaml = kep_yaml("1234", "implementable", "alpha", "v1.30", &[("alpha", "v1.30")]);
+    let r = repo_with(&yaml);
+    let doc = change(
+        &r,
+        &yaml.replace("creation-date: 2021-01-01", "creation-date: 2021-1-5"),
+    );
+    let found = of(&doc, "kep-metadata");
+    assert_eq!(levels(&doc, "kep-metadata"), vec!["warning"], "{found:?}");
+    assert!(found[0].1.contains("write `creation-date: 2021-01-05`"), "{found:?}");
+    let doc = change(
+        &r,
+        &yaml.replace("creation-date: 2021-01-01", "creation-date: 2025-30-01"),
+    );
+    assert_eq!(levels(&doc, "kep-metadata"), vec!["error"]);
+}
+
+#[test]
+fn an_implemented_kep_before_stable_is_a_question_not_a_defect() {
+    let r = repo_with(&kep_yaml(
+        "1234",
+        "implementable",
+        "beta",
+        "v1.30",
+        &[("beta", "v1.30")],
+    ));
+    let doc = change(
+        &r,
+        &kep_yaml("1234", "implemented", "beta", "v1.30", &[("beta", "v1.30")]),
+    );
+    assert_eq!(levels(&doc, "kep-metadata"), vec!["warning"]);
+    // Past stable, on the deprecation track, there is nothing to ask.
+    let doc = change(
+        &r,
+        &kep_yaml(
+            "1234",
+            "implemented",
+            "removed",
+            "v1.33",
+            &[
+                ("beta", "v1.30"),
+                ("stable", "v1.31"),
+                ("deprecated", "v1.32"),
+                ("disabled", "v1.33"),
+                ("removed", "v1.33"),
+            ],
+        ),
+    );
+    assert_eq!(levels(&doc, "kep-metadata"), Vec::<String>::new());
 }
 
 #[test]

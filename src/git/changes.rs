@@ -103,8 +103,9 @@ pub fn changed_keps(
     Ok(pair_moves(changed))
 }
 
-/// A directory KEP deleted in one group and added in another with the same number moved: compare
-/// the old directory's files with the new one's.
+/// A directory KEP deleted in one group and added in another with the same number moved, and so
+/// did one whose directory was renamed (its number corrected, say) with its README unchanged:
+/// compare the old directory's files with the new one's.
 fn pair_moves(changed: Vec<ChangedKep>) -> Vec<ChangedKep> {
     let number = |c: &ChangedKep| c.kep.dir_number.clone().filter(|_| c.kep.kind == KepKind::Directory);
     let mut deleted: Vec<ChangedKep> = Vec::new();
@@ -116,9 +117,15 @@ fn pair_moves(changed: Vec<ChangedKep>) -> Vec<ChangedKep> {
             rest.push(c);
         }
     }
+    let readme = |files: &Option<KepFiles>| files.and_then(|f| f.readme).map(|e| e.id);
     for c in rest.iter_mut().filter(|c| c.old.is_none()) {
         let Some(n) = number(c) else { continue };
-        if let Some(i) = deleted.iter().position(|d| number(d).as_ref() == Some(&n)) {
+        let same_number = deleted.iter().position(|d| number(d).as_ref() == Some(&n));
+        let same_readme = || {
+            let id = readme(&c.new)?;
+            deleted.iter().position(|d| readme(&d.old) == Some(id))
+        };
+        if let Some(i) = same_number.or_else(same_readme) {
             let d = deleted.remove(i);
             c.old = d.old;
             c.moved_from = Some(d.kep);

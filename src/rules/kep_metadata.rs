@@ -24,14 +24,15 @@ declare_rule! {
     /// directory of the KEP root, a group whose `<group>-leads` alias (or a `committee-*` alias)
     /// is in `OWNERS_ALIASES` on the base side, or one of the option `groups`; `creation-date` and
     /// `last-updated` are real `YYYY-MM-DD` dates; milestones look like `vX.Y`. Placeholders
-    /// (`""`, `TBD`, null) for the milestones of stages after the current one are plans, not
-    /// defects; a milestone without its `v` (`"1.28"`, which kepval reads as v1.28) is only a
+    /// (`""`, `TBD`, null) are not defects in the milestones of a KEP that is not implementable
+    /// or implemented yet, nor in those of stages other than the current one (a later stage is a
+    /// plan, an earlier one may have been skipped); a milestone without its `v` (`"1.28"`, which kepval reads as v1.28) is only a
     /// `validate` warning. A metadata file renamed into `kep.yaml` brings its old problems along,
     /// so the rename introduces none.
     ///
     /// Always warnings, as they are common in practice: an `implemented` KEP whose stage is
-    /// before `stable` (some KEPs are scoped to a stage), and, in `validate`, a milestone without
-    /// its `v`.
+    /// before `stable` (some KEPs are scoped to a stage), a date such as `2023-9-18` that names a
+    /// real day, and, in `validate`, a milestone without its `v`.
     ///
     /// Legacy single-file KEPs were never read by kepval: their front matter only has to parse.
     ///
@@ -553,23 +554,35 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
         if let Some(date) = meta.scalar(key)
             && !is_date(&date)
         {
+            // `2023-9-18` names a real day: a matter of style, not a wrong date.
+            let (code, kind, help) = match padded(&date) {
+                Some(fixed) => (format!("date-style:{key}"), Advisory, format!("write `{key}: {fixed}`")),
+                None => (
+                    format!("date:{key}"),
+                    Strict,
+                    format!("write the date as YYYY-MM-DD, such as `{key}: 2024-05-31`"),
+                ),
+            };
             push(
-                format!("date:{key}"),
+                code,
                 &[key],
                 format!("{name}: {key} `{date}` is not a YYYY-MM-DD date"),
-                format!("write the date as YYYY-MM-DD, such as `{key}: 2024-05-31`"),
-                Strict,
+                help,
+                kind,
             );
         }
     }
+    // Only an implementable or implemented KEP commits to releases; before that every milestone
+    // is a plan. After that, only the current stage's must name its release: a later stage's
+    // is a plan and an earlier one's may be a stage the KEP skipped.
+    let targeting = matches!(status, Some(Status::Implementable | Status::Implemented));
     let mut milestones: Vec<(String, Vec<&str>, bool)> = Vec::new();
     if let Some(m) = meta.scalar("latest-milestone") {
-        milestones.push((m, vec!["latest-milestone"], false));
+        milestones.push((m, vec!["latest-milestone"], !targeting));
     }
     let current = stage.valid();
     for (i, key) in MILESTONE_KEYS.iter().enumerate() {
-        // A stage after the current one is a plan: a placeholder for its release is normal.
-        let planned = current.is_none_or(|c| Stage::ALL[i] > c);
+        let planned = !targeting || current != Some(Stage::ALL[i]);
         match meta.get("milestone").and_then(|m| m.get(*key)) {
             None | Some(Value::Null) => {}
             Some(_) => {
@@ -655,6 +668,17 @@ fn is_date(s: &str) -> bool {
     (1..=days).contains(&d)
 }
 
+/// `Y-M-D` with one-digit month or day naming a real day, written as `YYYY-MM-DD`.
+fn padded(s: &str) -> Option<String> {
+    let mut parts = s.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || !(1..=2).contains(&m.len()) || !(1..=2).contains(&d.len()) {
+        return None;
+    }
+    let fixed = format!("{y}-{m:0>2}-{d:0>2}");
+    is_date(&fixed).then_some(fixed)
+}
+
 /// What KEPs write for a release not planned yet.
 fn is_placeholder(s: &str) -> bool {
     matches!(
@@ -689,6 +713,9 @@ mod tests {
         assert!(is_date("2024-02-29") && !is_date("2023-02-29") && !is_date("2023-14-05"));
         assert!(!is_date("2023-9-18") && !is_date("yyyy-mm-dd") && !is_date("v1.27"));
         assert!(is_milestone("v1.31") && is_milestone("v1.9"));
+        assert_eq!(padded("2023-9-18").as_deref(), Some("2023-09-18"));
+        assert_eq!(padded("2025-30-01"), None);
+        assert_eq!(padded("2023-14-5"), None);
         assert!(!is_milestone("1.25") && !is_milestone("0.0") && !is_milestone("TBD") && !is_milestone("v1.21, v1.37"));
     }
 }

@@ -1,6 +1,7 @@
 //! The rules. Each lives in its own file, declares its id, default level and documentation with
 //! [`declare_rule!`], and is listed once in [`ALL`].
 
+pub mod converted;
 mod file_too_large;
 pub mod implementation_history;
 mod kep_metadata;

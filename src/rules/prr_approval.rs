@@ -87,7 +87,7 @@ impl Rule for PrrApproval {
         };
         let since = cx.options::<super::PrrSince>(&INFO).since;
         if cx.scope == Scope::Change {
-            placeholder_switches_prr_off(cx, meta, since, out);
+            placeholder_switches_prr_off(cx, meta, since, out)?;
         }
         if !prr_required(meta, since) {
             return Ok(());
@@ -123,14 +123,19 @@ impl Rule for PrrApproval {
 
 /// A change that sets `latest-milestone: "0.0"` where PRR applies: the placeholder is how KEPs
 /// older than PRR pass kepval, so on any other KEP it switches PRR off.
-fn placeholder_switches_prr_off(cx: &Context<'_>, meta: &Metadata, since: Milestone, out: &mut Vec<Finding>) {
+fn placeholder_switches_prr_off(
+    cx: &Context<'_>,
+    meta: &Metadata,
+    since: Milestone,
+    out: &mut Vec<Finding>,
+) -> Result<()> {
     let zero = Milestone { major: 0, minor: 0 };
     if meta.milestone("latest-milestone", None) != Some(zero) {
-        return;
+        return Ok(());
     }
     let old = cx.diff.old.as_ref().and_then(|o| o.metadata.parsed());
     if old.is_some_and(|o| o.milestone("latest-milestone", None) == Some(zero)) {
-        return;
+        return Ok(());
     }
     // The current stage's release first, else the latest release any stage names.
     let current = meta.stage().valid().map(|s| s.as_str());
@@ -143,17 +148,20 @@ fn placeholder_switches_prr_off(cx: &Context<'_>, meta: &Metadata, since: Milest
         })
         .max_by_key(|(is_current, m, ..)| (*is_current, *m))
         .map(|(_, _, key, text)| (key, text));
-    let new_targeting =
-        cx.diff.old.is_none() && matches!(meta.status(), Some(Status::Implementable | Status::Implemented));
+    let new = cx.diff.new.as_ref().expect("checked by the caller");
+    // A legacy KEP converted into a directory is a move: its placeholder is as old as it is.
+    let new_targeting = cx.diff.old.is_none()
+        && matches!(meta.status(), Some(Status::Implementable | Status::Implemented))
+        && later.is_none()
+        && super::converted::converted_from(cx, new)?.is_none();
     let why = match (&later, new_targeting) {
         (Some((key, text)), _) => format!("its `{key}` is {text}"),
         (None, true) => format!("it is a new {} KEP", meta.scalar("status").unwrap_or_default()),
-        (None, false) => return,
+        (None, false) => return Ok(()),
     };
     let release = later
         .map(|(_, t)| t)
         .unwrap_or_else(|| format!("the release it targets ({since} or later)"));
-    let new = cx.diff.new.as_ref().expect("checked by the caller");
     out.push(cx.finding(
         &INFO,
         metadata_location(new, Some(meta), &["latest-milestone"]),
@@ -165,6 +173,7 @@ fn placeholder_switches_prr_off(cx: &Context<'_>, meta: &Metadata, since: Milest
             "\"0.0\" is for KEPs that predate PRR (v1.21); set latest-milestone to {release} and add the PRR approval"
         ),
     ));
+    Ok(())
 }
 
 impl PrrApproval {

@@ -7,9 +7,9 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 use super::{Context, Rule, RuleInfo, Scope, declare_rule};
 use crate::finding::{Finding, Location, Severity};
-use crate::kep::metadata::{Metadata, split_front_matter};
+
+use crate::kep::KepKind;
 use crate::kep::readme::Readme;
-use crate::kep::{KepKind, Snapshot};
 
 declare_rule! {
     /// ## What it checks
@@ -132,7 +132,7 @@ impl Rule for TemplateSections {
             let before = match old_readme()? {
                 Some(old) => Some(missing(&required, Some(old))),
                 None if cx.scope == Scope::Change && cx.diff.old.is_none() => {
-                    converted = converted_from(cx, new)?;
+                    converted = super::converted::converted_from(cx, new)?;
                     converted.as_ref().map(|(_, legacy)| missing(&required, Some(legacy)))
                 }
                 None => None,
@@ -194,80 +194,6 @@ impl Rule for TemplateSections {
         out.push(finding);
         Ok(())
     }
-}
-
-/// A test a converted legacy KEP's front matter may pass.
-type Test<'a> = dyn Fn(Option<&Metadata>) -> bool + 'a;
-
-/// The legacy single-file KEP a new directory KEP was converted from in this change, with its
-/// body: a Markdown file with front matter that the change deleted from the directory the KEP's
-/// directory sits in. Conversions in the real history mostly keep the title, rarely a
-/// `kep-number` (legacy files seldom had one), and sometimes only part of the title or the
-/// creation date; so the candidates are narrowed by number, then title, then a title holding the
-/// other's words, then creation date, each taken only when it singles one out, else the
-/// candidate is taken when it is the only one.
-fn converted_from(cx: &Context<'_>, new: &Snapshot<'_>) -> Result<Option<(String, Readme)>> {
-    if new.kep.kind != KepKind::Directory {
-        return Ok(None);
-    }
-    let Some((parent, _)) = new.kep.path.rsplit_once('/') else {
-        return Ok(None);
-    };
-    let mut candidates: Vec<(String, Option<Metadata>, Readme)> = Vec::new();
-    for name in cx.repo.deleted_files(parent)? {
-        if !name.ends_with(".md") || name == "README.md" {
-            continue;
-        }
-        let path = format!("{parent}/{name}");
-        // A file that cannot be read (over the size cap) is no evidence of a conversion.
-        let Ok(Some(text)) = cx.repo.base_file(&path) else {
-            continue;
-        };
-        let Some((yaml, offset, body)) = split_front_matter(&text) else {
-            continue;
-        };
-        let meta = Metadata::parse(yaml, offset).ok();
-        candidates.push((path, meta, Readme::parse(text, body)));
-    }
-    let new_meta = new.metadata.parsed();
-    let unpadded = |n: &str| n.trim_start_matches('0').to_owned();
-    let number = unpadded(&cx.diff.number());
-    let of = |m: Option<&Metadata>, key: &str| m.and_then(|m| m.scalar(key)).filter(|v| !v.is_empty());
-    let title = of(new_meta, "title").map(|t| normalise(&t));
-    let created = of(new_meta, "creation-date");
-    let words = |t: &str| -> Vec<String> {
-        t.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect()
-    };
-    let title_words = of(new_meta, "title").map(|t| words(&t)).unwrap_or_default();
-    // One title's words all in the other's: "Volume scale testing", "Volume Scale and Performance
-    // Testing Plan".
-    let related = |t: &str| {
-        let w = words(t);
-        let within = |a: &[String], b: &[String]| !a.is_empty() && a.iter().all(|x| b.contains(x));
-        within(&w, &title_words) || within(&title_words, &w)
-    };
-    let tests: [&Test; 4] = [
-        &|m| !number.is_empty() && of(m, "kep-number").is_some_and(|n| unpadded(&n) == number),
-        &|m| title.is_some() && of(m, "title").map(|t| normalise(&t)) == title,
-        &|m| of(m, "title").is_some_and(|t| related(&t)),
-        &|m| created.is_some() && of(m, "creation-date") == created,
-    ];
-    for test in tests {
-        let hits: Vec<usize> = (0..candidates.len())
-            .filter(|&i| test(candidates[i].1.as_ref()))
-            .collect();
-        if let [i] = hits[..] {
-            let (path, _, readme) = candidates.swap_remove(i);
-            return Ok(Some((path, readme)));
-        }
-    }
-    Ok(candidates
-        .pop()
-        .filter(|_| candidates.is_empty())
-        .map(|(path, _, readme)| (path, readme)))
 }
 
 /// The required headings of `template`, parsed once per template text: all but those marked
