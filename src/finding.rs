@@ -72,7 +72,24 @@ pub struct RuleCounts {
     pub notes: usize,
 }
 
+/// `3 errors`, `1 warning`.
+pub fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 impl Report {
+    /// What was checked, for summaries: `655 KEPs`, or `12 KEP changes in 3 commits`.
+    pub fn checked(&self) -> String {
+        match self.tree {
+            true => plural(self.keps_checked, "KEP"),
+            false => format!(
+                "{} in {}",
+                plural(self.keps_checked, "KEP change"),
+                plural(self.commits_checked, "commit")
+            ),
+        }
+    }
+
     pub fn count(&self, severity: Severity) -> usize {
         self.findings.iter().filter(|f| f.severity == severity).count()
     }

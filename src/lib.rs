@@ -5,6 +5,7 @@
 //! [`report`] renders those. [`engine`] wires the path together; [`cli`] is the command line.
 
 pub mod cli;
+pub mod date;
 pub mod demo;
 pub mod engine;
 pub mod event;

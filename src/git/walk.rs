@@ -1,5 +1,6 @@
 //! The commits an audit visits.
 
+use crate::date;
 use anyhow::{Context, Result};
 use gix::ObjectId;
 use gix::traverse::commit::{Parents, Simple, simple::CommitTimeOrder, simple::Sorting};
@@ -71,25 +72,7 @@ pub fn committed_since(objects: Objects<'_>, pairs: Vec<CommitPair>, seconds: i6
 /// A `YYYY-MM-DD` date as the Unix time of its first second in UTC; `None` for anything else,
 /// including dates that do not exist (`2023-02-29`).
 pub fn parse_day(text: &str) -> Option<i64> {
-    if !looks_like_day(text) {
-        return None;
-    }
-    let (y, m, d): (i64, i64, i64) = (
-        text[..4].parse().ok()?,
-        text[5..7].parse().ok()?,
-        text[8..].parse().ok()?,
-    );
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in_month = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if !(1..=days_in_month).contains(&d) {
-        return None;
-    }
+    let (y, m, d) = date::ymd(text)?;
     // Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's
     // days_from_civil).
     let y = if m <= 2 { y - 1 } else { y };
@@ -100,18 +83,7 @@ pub fn parse_day(text: &str) -> Option<i64> {
     Some((era * 146_097 + doe - 719_468) * 86_400)
 }
 
-/// Whether `text` is shaped like a `YYYY-MM-DD` date, valid or not.
-pub fn looks_like_day(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        })
-}
+pub use crate::date::looks_like_day;
 
 #[cfg(test)]
 mod tests {

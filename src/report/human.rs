@@ -5,7 +5,7 @@ use std::io::Write;
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use anyhow::Result;
 
-use crate::finding::{Finding, Report, Severity};
+use crate::finding::{Finding, Report, Severity, plural};
 
 pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> Result<()> {
     render_findings(&report.findings, color, out)?;
@@ -93,15 +93,8 @@ fn diagnostic(f: &Finding) -> Vec<Group<'static>> {
 /// One line closing every human report.
 pub fn summary_line(report: &Report) -> String {
     let (errors, warnings) = (report.count(Severity::Error), report.count(Severity::Warning));
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let checked = match report.tree {
-        true => plural(report.keps_checked, "KEP"),
-        false => format!(
-            "{} in {}",
-            plural(report.keps_checked, "KEP change"),
-            plural(report.commits_checked, "commit")
-        ),
-    };
+
+    let checked = report.checked();
     let waived = match report.count(Severity::Note) {
         0 => String::new(),
         n => format!("; {} waived by policy", plural(n, "finding")),

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::finding::{Report, Severity};
+use crate::finding::{Report, Severity, plural};
 
 /// GitHub accepts at most 1 MiB per step summary.
 pub const MAX_BYTES: usize = 1024 * 1024;
@@ -14,7 +14,7 @@ pub fn markdown(report: &Report) -> String {
 /// The summary, kept under `max` bytes by dropping table rows (with a note saying so).
 pub fn markdown_capped(report: &Report, max: usize) -> String {
     let (errors, warnings) = (report.count(Severity::Error), report.count(Severity::Warning));
-    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+
     let mut md = String::new();
     let verdict = match (errors, warnings) {
         (0, 0) if report.findings.is_empty() => "✅ no findings".to_owned(),
@@ -23,14 +23,7 @@ pub fn markdown_capped(report: &Report, max: usize) -> String {
         (e, w) => format!("❌ {}, {}", plural(e, "error"), plural(w, "warning")),
     };
     let _ = writeln!(md, "## kepguard: {verdict}\n");
-    let checked = match report.tree {
-        true => plural(report.keps_checked, "KEP"),
-        false => format!(
-            "{} in {}",
-            plural(report.keps_checked, "KEP change"),
-            plural(report.commits_checked, "commit")
-        ),
-    };
+    let checked = report.checked();
     let _ = writeln!(md, "Checked {checked}.\n");
     if report.findings.is_empty() {
         return md;
