@@ -241,37 +241,9 @@ fn validate(args: ValidateArgs) -> Result<ExitCode> {
     let objects = repo.objects();
     // The checked tree's own policy: validate judges a tree, not a change to it.
     let policy = restrict(Policy::at_commit(objects, commit)?, &only);
-    if !args.paths.is_empty() {
-        no_path_without_kep(objects, &policy, commit, &args.rev, &args.paths)?;
-    }
     let mut report = engine::validate(objects, &policy, commit, &args.paths)?;
     report.tree = true;
     emit(&report, &args.output)
-}
-
-/// Fails on the first of `paths` that holds no KEP in the tree of `commit`, which would otherwise
-/// pass as a clean tree. Matches paths as `engine::validate` does.
-fn no_path_without_kep(
-    objects: crate::git::Objects<'_>,
-    policy: &Policy,
-    commit: gix::ObjectId,
-    rev: &str,
-    paths: &[String],
-) -> Result<()> {
-    use crate::git::changes::{DiffState, changed_keps};
-    let tree = objects.commit_tree(&commit)?;
-    let keps = changed_keps(objects, &policy.layout, None, tree, &mut DiffState::default())?;
-    for path in paths {
-        let p = path.trim_end_matches('/');
-        let matches = |kep: &str| kep == p || kep.starts_with(&format!("{p}/")) || p.starts_with(&format!("{kep}/"));
-        if !keps.iter().any(|c| matches(&c.kep.path)) {
-            bail!(
-                "`{path}` matches no KEP in {rev} (KEPs are directories under `{}/<group>/`; paths are relative to the repository root)",
-                policy.layout.root
-            );
-        }
-    }
-    Ok(())
 }
 
 /// The rule ids `--rule` names, each checked against the registry.

@@ -109,13 +109,19 @@ pub fn validate(objects: Objects<'_>, policy: &Policy, commit: ObjectId, paths: 
     let tree = objects.commit_tree(&commit)?;
     // Against the empty tree every KEP is new: one walk of the KEP root finds them all.
     let keps = changed_keps(objects, &policy.layout, None, tree, &mut DiffState::default())?;
-    let wanted = |kep: &str| {
-        paths.is_empty()
-            || paths.iter().any(|p| {
-                let p = p.trim_end_matches('/');
-                kep == p || kep.starts_with(&format!("{p}/")) || p.starts_with(&format!("{kep}/"))
-            })
+    let covers = |p: &str, kep: &str| {
+        let p = p.trim_end_matches('/');
+        kep == p || kep.starts_with(&format!("{p}/")) || p.starts_with(&format!("{kep}/"))
     };
+    // A path holding no KEP would otherwise pass as a clean tree.
+    if let Some(path) = paths.iter().find(|p| !keps.iter().any(|c| covers(p, &c.kep.path))) {
+        bail!(
+            "`{path}` matches no KEP in {} (KEPs are directories under `{}/<group>/`; paths are relative to the repository root)",
+            commit.to_hex_with_len(12),
+            policy.layout.root
+        );
+    }
+    let wanted = |kep: &str| paths.is_empty() || paths.iter().any(|p| covers(p, kep));
     let repo = TreeFiles::new(objects, tree, Some(tree));
     let mut report = Report::default();
     for change in keps.iter().filter(|c| wanted(&c.kep.path)) {
