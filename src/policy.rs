@@ -65,6 +65,10 @@ pub struct Policy {
     pub template: String,
     /// Whether `Kepguard-Allow:` commit trailers may waive findings.
     pub trailers: bool,
+    /// Whether the repository runs kepval (`hack/verify-kep-metadata.sh`): then what kepval
+    /// rejects only because of how it reads files (a line over 64 KiB, a line containing `---`,
+    /// spaces around an approver) is an error too.
+    pub kepval: bool,
     /// Each rule's options, parsed by the rule (its defaults where the file sets none).
     options: BTreeMap<&'static str, Options>,
     levels: BTreeMap<&'static str, Level>,
@@ -81,6 +85,7 @@ impl Default for Policy {
             layout: Layout::default(),
             template: "keps/NNNN-kep-template/README.md".into(),
             trailers: false,
+            kepval: true,
             options: default_options(),
             levels: BTreeMap::new(),
             allow: Vec::new(),
@@ -97,6 +102,7 @@ struct RawPolicy {
     prr_dir: Option<String>,
     template: Option<String>,
     trailers: Option<bool>,
+    kepval: Option<bool>,
     #[serde(default)]
     rules: BTreeMap<RuleId, Option<serde_yaml::Mapping>>,
     #[serde(default)]
@@ -186,6 +192,7 @@ impl Policy {
             policy.template = template.trim_matches('/').to_owned();
         }
         policy.trailers = raw.trailers.unwrap_or(false);
+        policy.kepval = raw.kepval.unwrap_or(true);
         for (RuleId(id), settings) in raw.rules {
             let mut settings = settings.unwrap_or_default();
             if let Some(level) = settings.remove("level") {
@@ -435,6 +442,7 @@ mod tests {
                 &p.layout.prr_group,
                 &p.template,
                 p.trailers,
+                p.kepval,
                 format!("{:?}", p.options),
             ),
             (
@@ -442,6 +450,7 @@ mod tests {
                 &d.layout.prr_group,
                 &d.template,
                 d.trailers,
+                d.kepval,
                 format!("{:?}", d.options),
             )
         );
@@ -458,7 +467,7 @@ mod tests {
         let err = |text: &str| Policy::parse(text, FILE).unwrap_err().to_string();
         assert_eq!(
             err("keps: keps\nrulez: {}\n"),
-            ".kepguard.yaml:2: unknown field `rulez`, expected one of `keps`, `prr-dir`, `template`, `trailers`, `rules`, `allow`"
+            ".kepguard.yaml:2: unknown field `rulez`, expected one of `keps`, `prr-dir`, `template`, `trailers`, `kepval`, `rules`, `allow`"
         );
         assert!(
             err("rules:\n  no-such-rule:\n    level: off\n")

@@ -525,7 +525,7 @@ fn deeply_nested_readmes_finish_quickly() {
 }
 
 #[test]
-fn a_finding_for_each_of_thirty_thousand_unknown_fields_is_quick() {
+fn thirty_thousand_unknown_fields_are_judged_quickly() {
     let (r, base, head) = scenario(|r| {
         let fields: String = (0..30_000).map(|i| format!("unknown-{i}: x\n")).collect();
         r.write(&format!("{ODD}/kep.yaml"), &format!("{}{fields}", alpha("1234")));
@@ -533,11 +533,10 @@ fn a_finding_for_each_of_thirty_thousand_unknown_fields_is_quick() {
     let started = Instant::now();
     let doc = survives(&r, &base, &head);
     assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    // kepval stops at the first unknown field, and so does the finding.
     let odd = at(&doc, ODD);
-    assert_eq!(odd.len(), 30_000);
     let first = alpha("1234").lines().count() + 1;
-    assert_eq!(odd[0], format!("kep-metadata {ODD}/kep.yaml:{first}"));
-    assert_eq!(odd[29_999], format!("kep-metadata {ODD}/kep.yaml:{}", first + 29_999));
+    assert_eq!(odd, vec![format!("kep-metadata {ODD}/kep.yaml:{first}")]);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use std::cell::OnceCell;
 use std::collections::HashMap;
 
+use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
 /// A parsed metadata document, with the source kept for pointing at lines.
@@ -78,7 +79,12 @@ pub struct MetadataError {
 impl Metadata {
     /// Parses `source`, whose first line is line `line_offset + 1` of its file.
     pub fn parse(source: &str, line_offset: usize) -> Result<Metadata, MetadataError> {
-        let value: Value = serde_yaml::from_str(source).map_err(|e| {
+        // As kepval's decoder: the first document only, merge keys merged.
+        let first = match serde_yaml::Deserializer::from_str(source).next() {
+            Some(doc) => Value::deserialize(doc),
+            None => Ok(Value::Null),
+        };
+        let value: Value = first.and_then(|mut v| v.apply_merge().map(|()| v)).map_err(|e| {
             let line = e.location().map(|l| l.line());
             MetadataError {
                 line: line.map(|l| l + line_offset),
@@ -104,6 +110,11 @@ impl Metadata {
             line_offset,
             index: OnceCell::new(),
         })
+    }
+
+    /// The document's text, as parsed.
+    pub fn source(&self) -> &str {
+        &self.source
     }
 
     /// The top-level keys, rendered as text, in file order.

@@ -5,7 +5,7 @@ use serde_yaml::Value;
 use super::{Context, Rule, RuleInfo, Scope, declare_rule, metadata_location};
 use crate::finding::{Finding, Location, Severity};
 use crate::kep::metadata::{Metadata, Milestone, Stage, StageValue, Status};
-use crate::kep::{KepKind, KepPath, MetadataState};
+use crate::kep::{KepKind, KepPath, MetadataState, kepval};
 
 declare_rule! {
     /// ## What it checks
@@ -65,49 +65,7 @@ pub struct Options {
 /// Where `<group>-leads` and `committee-*` aliases name the project's groups.
 const ALIASES_FILE: &str = "OWNERS_ALIASES";
 
-/// The fields kepval's `Proposal` decodes (fields without a YAML tag included, as yaml.v3 names
-/// them), so anything else is an unknown field.
-const KNOWN: &[&str] = &[
-    "title",
-    "kep-number",
-    "authors",
-    "owning-sig",
-    "participating-sigs",
-    "reviewers",
-    "approvers",
-    "prr-approvers",
-    "editor",
-    "creation-date",
-    "last-updated",
-    "status",
-    "see-also",
-    "replaces",
-    "superseded-by",
-    "stage",
-    "latest-milestone",
-    "milestone",
-    "feature-gates",
-    "disable-supported",
-    "metrics",
-    "id",
-    "prnumber",
-    "name",
-];
-const REQUIRED: &[&str] = &["title", "kep-number", "authors", "owning-sig", "approvers", "status"];
-const LISTS: &[&str] = &[
-    "authors",
-    "participating-sigs",
-    "reviewers",
-    "approvers",
-    "prr-approvers",
-    "see-also",
-    "replaces",
-    "superseded-by",
-    "metrics",
-    "feature-gates",
-];
 const MILESTONE_KEYS: &[&str] = &["alpha", "beta", "stable", "deprecated", "disabled", "removed"];
-const FEATURE_GATE_KEYS: &[&str] = &["name", "components"];
 
 /// One thing wrong with a metadata document.
 struct Problem {
@@ -115,6 +73,8 @@ struct Problem {
     code: String,
     /// The key path the finding points at.
     key: Vec<String>,
+    /// The line, where known better than by the key.
+    line: Option<usize>,
     title: String,
     help: String,
     kind: Kind,
@@ -202,13 +162,13 @@ impl Rule for KepMetadata {
             return Ok(());
         }
         let groups = Groups::of(cx)?;
-        let problems = problems(meta, &new.kep, &groups, cx.scope);
+        let problems = problems(meta, &new.kep, &groups, cx.scope, cx.policy.kepval);
         let old_codes: Vec<String> = match (&cx.diff.old, cx.scope) {
             (Some(old), Scope::Change) => match old.metadata.parsed() {
-                Some(old_meta) => problems_codes(old_meta, &old.kep, &groups, cx.scope),
+                Some(old_meta) => problems_codes(old_meta, &old.kep, &groups, cx.scope, cx.policy.kepval),
                 // A metadata file renamed into kep.yaml brings its problems along.
                 None => match renamed_from(cx, &old.kep)? {
-                    Some(old_meta) => problems_codes(&old_meta, &old.kep, &groups, cx.scope),
+                    Some(old_meta) => problems_codes(&old_meta, &old.kep, &groups, cx.scope, cx.policy.kepval),
                     None => Vec::new(),
                 },
             },
@@ -216,7 +176,18 @@ impl Rule for KepMetadata {
         };
         for p in problems {
             let key: Vec<&str> = p.key.iter().map(String::as_str).collect();
-            let mut finding = cx.finding(&INFO, metadata_location(new, Some(meta), &key), p.title, p.help);
+            let mut at = metadata_location(new, Some(meta), &key);
+            if let Some(line) = p.line {
+                at.snippet = meta.line_text(line).map(str::to_owned);
+                at.line = Some(line);
+            }
+            let mut finding = cx.finding(&INFO, at, p.title, p.help);
+            if p.code.starts_with("kepval-artefact:") {
+                finding.notes.push(
+                    "an artefact of how kepval reads files; a repository that does not run kepval sets `kepval: false` in .kepguard.yaml"
+                        .into(),
+                );
+            }
             if p.kind == Advisory {
                 finding.severity = Severity::Warning;
             } else if p.kind == Strict {
@@ -235,8 +206,11 @@ impl Rule for KepMetadata {
     }
 }
 
-fn problems_codes(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Vec<String> {
-    problems(meta, kep, groups, scope).into_iter().map(|p| p.code).collect()
+fn problems_codes(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope, kepval: bool) -> Vec<String> {
+    problems(meta, kep, groups, scope, kepval)
+        .into_iter()
+        .map(|p| p.code)
+        .collect()
 }
 
 /// The metadata of another YAML file the KEP directory held before the change (such as
@@ -319,12 +293,14 @@ fn alias_groups(text: &str) -> Vec<String> {
     })
 }
 
-fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Vec<Problem> {
+fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope, kepval: bool) -> Vec<Problem> {
+    let rejected = kepval_problems(meta, kepval);
     let mut out = Vec::new();
     let mut push = |code: String, key: &[&str], title: String, help: String, kind: Kind| {
         out.push(Problem {
             code,
             key: key.iter().map(|k| (*k).to_owned()).collect(),
+            line: None,
             title,
             help,
             kind,
@@ -334,106 +310,6 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
         Some(n) => format!("KEP-{n}"),
         None => kep.path.clone(),
     };
-
-    // What kepval itself rejects.
-    for key in meta.keys() {
-        if !KNOWN.contains(&key.as_str()) {
-            push(
-                format!("unknown:{key}"),
-                &[&key],
-                format!("{name}: unknown field `{key}`"),
-                match did_you_mean(&key, KNOWN) {
-                    Some(k) => format!("did you mean `{k}`? kepval rejects unknown fields"),
-                    None => "remove it: kepval rejects unknown fields".into(),
-                },
-                Kepval,
-            );
-        }
-    }
-    for key in REQUIRED {
-        if meta.get(key).is_none() {
-            push(
-                format!("required:{key}"),
-                &[],
-                format!("{name}: required field `{key}` is missing"),
-                format!("add `{key}:` (see the KEP template's kep.yaml)"),
-                Kepval,
-            );
-        }
-    }
-    for key in LISTS {
-        if let Some(v) = meta.get(key)
-            && !matches!(v, Value::Sequence(_))
-        {
-            push(
-                format!("list:{key}"),
-                &[key],
-                format!("{name}: `{key}` must be a list"),
-                format!("write `{key}:` followed by `- item` lines"),
-                Kepval,
-            );
-        }
-    }
-    // yaml.v3 also takes YAML 1.1's yes/no/on/off into a bool field, so kepval does.
-    let yaml11_bool = |v: &Value| {
-        v.as_str()
-            .is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "yes" | "no" | "on" | "off"))
-    };
-    if let Some(v) = meta.get("disable-supported")
-        && !matches!(v, Value::Bool(_))
-        && !yaml11_bool(v)
-    {
-        push(
-            "bool:disable-supported".into(),
-            &["disable-supported"],
-            format!("{name}: `disable-supported` must be true or false"),
-            "set `disable-supported: true` or `false`".into(),
-            Kepval,
-        );
-    }
-    if let Some(Value::Mapping(m)) = meta.get("milestone") {
-        for key in m.keys().filter_map(|k| k.as_str()) {
-            if !MILESTONE_KEYS.contains(&key) {
-                push(
-                    format!("unknown:milestone.{key}"),
-                    &["milestone", key],
-                    format!("{name}: unknown field `milestone.{key}`"),
-                    format!("milestone keys are {}", MILESTONE_KEYS.join(", ")),
-                    Kepval,
-                );
-            }
-        }
-    } else if meta.get("milestone").is_some() {
-        push(
-            "mapping:milestone".into(),
-            &["milestone"],
-            format!("{name}: `milestone` must be a mapping of stage to milestone"),
-            "write `milestone:` followed by lines such as `  alpha: \"v1.31\"`".into(),
-            Kepval,
-        );
-    }
-    if let Some(Value::Sequence(gates)) = meta.get("feature-gates") {
-        for gate in gates {
-            let bad = match gate {
-                Value::Mapping(m) => m
-                    .keys()
-                    .filter_map(|k| k.as_str())
-                    .find(|k| !FEATURE_GATE_KEYS.contains(k))
-                    .map(str::to_owned),
-                Value::Null => None,
-                _ => Some("(not a mapping)".into()),
-            };
-            if let Some(bad) = bad {
-                push(
-                    format!("unknown:feature-gates.{bad}"),
-                    &["feature-gates"],
-                    format!("{name}: a `feature-gates` entry has unknown field `{bad}`"),
-                    "each entry has `name` and `components` only".into(),
-                    Kepval,
-                );
-            }
-        }
-    }
 
     // Stricter than kepval.
     let status = meta.scalar("status");
@@ -485,19 +361,6 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
             ),
             Advisory,
         );
-    }
-    if matches!(status, Some(Status::Implementable | Status::Implemented)) {
-        for key in ["stage", "latest-milestone"] {
-            if meta.get(key).is_none() {
-                push(
-                    format!("needs:{key}"),
-                    &["status"],
-                    format!("{name}: an {} KEP needs `{key}`", status.map_or("", |s| s.as_str())),
-                    format!("set `{key}` to the stage and release this KEP targets"),
-                    Strict,
-                );
-            }
-        }
     }
     if let (Some(number), Some(dir)) = (meta.scalar("kep-number"), kep.dir_number.as_deref())
         && number.trim_start_matches('0') != dir.trim_start_matches('0')
@@ -620,7 +483,130 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope) -> Ve
             Strict,
         );
     }
+    // One finding per key: kepval's says it already.
+    out.retain(|p| !rejected.iter().any(|r| !r.key.is_empty() && r.key == p.key));
+    out.splice(0..0, rejected);
     out
+}
+
+/// What kepval rejects in a `kep.yaml`: what its decoder refuses (syntax, unknown fields, types,
+/// empty required fields), and what it needs to decide whether PRR applies. kepval stops at the
+/// first, so there is at most one.
+fn kepval_problems(meta: &Metadata, artefacts: bool) -> Vec<Problem> {
+    let bytes = meta.source().as_bytes();
+    let rejection = match kepval::decode_proposal(bytes, artefacts) {
+        Ok(proposal) => match kepval::prr_required(&proposal) {
+            Ok(_) => return Vec::new(),
+            Err(r) => r,
+        },
+        Err(r) => r,
+    };
+    let name = match meta.scalar("kep-number") {
+        Some(n) => format!("KEP-{n}"),
+        None => "kep.yaml".into(),
+    };
+    let misread = artefacts.then(|| kepval::misread_marker(bytes)).flatten();
+    let (code, title, help) = if rejection.artefact {
+        (
+            format!("kepval-artefact:{}", rejection.message),
+            format!("{name}: kepval cannot read this file: {}", rejection.message),
+            "kepval rejects it, so upstream CI will".to_owned(),
+        )
+    } else if let Some(line) = misread {
+        (
+            format!("kepval-artefact:marker:{line}"),
+            format!(
+                "{name}: kepval (hack/verify-kep-metadata.sh) reads files line by line and treats line {line}, which contains `---`, as a document marker, so it reads the wrong YAML: {}",
+                rejection.message
+            ),
+            "move `---` out of this value (reword it, or write it differently)".to_owned(),
+        )
+    } else {
+        let message = &rejection.message;
+        let help = if let Some(field) = message
+            .split("unknown field `")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+        {
+            let known: Vec<&str> = message
+                .split("expected ")
+                .nth(1)
+                .map(|l| l.split('`').skip(1).step_by(2).collect())
+                .unwrap_or_default();
+            match did_you_mean(field, &known) {
+                Some(k) => format!("did you mean `{k}`? kepval rejects unknown fields"),
+                None => "remove it: kepval rejects unknown fields".into(),
+            }
+        } else if message.contains("expected a sequence") {
+            "write a list: the key followed by `- item` lines".into()
+        } else if message.contains("expected a string") {
+            "write a single value here, not a list or a mapping".into()
+        } else if message.contains("duplicate") {
+            "keep one of the repeated keys".into()
+        } else if message.contains("expected true or false") {
+            "write `true` or `false`".into()
+        } else if message.contains("is missing or empty") {
+            "set it (see the KEP template's kep.yaml)".into()
+        } else if message.contains("needs `") || message.contains("not a release kepval can read") {
+            "set it to the stage and release this KEP targets, such as `v1.31`".into()
+        } else {
+            "fix it so that kepval can decode the file".into()
+        };
+        (format!("kepval:{message}"), format!("{name}: {}", plain(message)), help)
+    };
+    let key: Vec<String> = rejection
+        .key
+        .clone()
+        .or_else(|| {
+            // serde names where it was: `milestone.beta: invalid type ...`.
+            let head = rejection.message.split(": ").next()?;
+            (!head.contains(' ')).then(|| head.to_owned())
+        })
+        .map(|k| k.split('.').map(str::to_owned).collect())
+        .unwrap_or_default();
+    vec![Problem {
+        code,
+        key,
+        line: if misread.is_some() { misread } else { rejection.line },
+        title,
+        help,
+        kind: Kepval,
+    }]
+}
+
+/// A decoder's message in a contributor's words: `authors: invalid type: string "@a", expected a
+/// sequence` is "`authors` must be a list".
+fn plain(message: &str) -> String {
+    let (path, rest) = match message.split_once(": ") {
+        Some((p, r)) if !p.contains(' ') => (Some(p), r),
+        _ => (None, message),
+    };
+    let key = path.map(|p| format!("`{p}`")).unwrap_or_else(|| "the document".into());
+    if let Some(field) = rest.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+        return match path {
+            Some(p) => format!("unknown field `{p}.{field}`"),
+            None => format!("unknown field `{field}`"),
+        };
+    }
+    if let Some(field) = rest.strip_prefix("duplicate field `").and_then(|r| r.split('`').next()) {
+        return format!("`{field}` is written twice");
+    }
+    if rest.starts_with("invalid type") {
+        if rest.ends_with("expected a sequence") {
+            return format!("{key} must be a list");
+        }
+        if rest.ends_with("expected a string") {
+            return format!("{key} must be a single value, not a list or a mapping");
+        }
+        if rest.contains("expected struct") {
+            return format!("{key} must be a mapping");
+        }
+    }
+    if rest.starts_with("invalid value") && rest.ends_with("expected true or false") {
+        let shown = rest.split('"').nth(1).unwrap_or_default();
+        return format!("{key} must be true or false (`{shown}` is neither to kepval)");
+    }
+    message.to_owned()
 }
 
 fn group_help(sig: &str, groups: &[String]) -> String {

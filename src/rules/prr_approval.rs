@@ -8,8 +8,8 @@ use super::{
     Context, Rule, RuleInfo, Scope, declare_rule, kepval_requires_prr, metadata_location, prr_required, target_release,
 };
 use crate::finding::{Finding, Location, Severity};
-use crate::kep::KepKind;
 use crate::kep::metadata::{Metadata, Milestone, Status};
+use crate::kep::{KepKind, kepval};
 
 declare_rule! {
     /// ## What it checks
@@ -61,7 +61,6 @@ pub struct PrrApproval;
 
 const ALIASES_FILE: &str = "OWNERS_ALIASES";
 const APPROVERS: &str = "prod-readiness-approvers";
-const EMERITUS: &str = "prod-readiness-approvers-emeritus";
 
 impl Rule for PrrApproval {
     fn info(&self) -> &'static RuleInfo {
@@ -89,13 +88,20 @@ impl Rule for PrrApproval {
         if cx.scope == Scope::Change {
             placeholder_switches_prr_off(cx, meta, since, out)?;
         }
-        if !prr_required(meta, since) {
+        // kepval's own decision, on the file as kepval decodes it; kepguard also brings in KEPs
+        // whose stage's milestone targets `since` or later.
+        let proposal = kepval::decode_proposal(meta.source().as_bytes(), cx.policy.kepval).ok();
+        let kepval_needs = since == super::PrrSince::DEFAULT
+            && match &proposal {
+                Some(p) => kepval::prr_required(p) == Ok(true),
+                None => kepval_requires_prr(meta, since),
+            };
+        if !kepval_needs && !prr_required(meta, since) {
             return Ok(());
         }
-        // Brought in by the stage's milestone alone: stricter than kepval.
-        let strict_only = !kepval_requires_prr(meta, since);
+        let strict_only = !kepval_needs && since == super::PrrSince::DEFAULT;
         let before = out.len();
-        self.approval(cx, meta, out)?;
+        self.approval(cx, meta, proposal.as_ref(), out)?;
         if strict_only {
             let old = cx.diff.old.as_ref().and_then(|o| o.metadata.parsed());
             let lifecycle_change = match old {
@@ -177,12 +183,24 @@ fn placeholder_switches_prr_off(
 }
 
 impl PrrApproval {
-    /// The approval file's findings for a KEP that needs one.
-    fn approval(&self, cx: &Context<'_>, meta: &Metadata, out: &mut Vec<Finding>) -> Result<()> {
+    /// The approval file's findings for a KEP that needs one, judged as kepval judges it (the
+    /// file found by `owning-sig` and `kep-number` as written, decoded strictly, an approver for the
+    /// KEP's `stage` as written) plus kepguard's own checks.
+    fn approval(
+        &self,
+        cx: &Context<'_>,
+        meta: &Metadata,
+        proposal: Option<&kepval::Proposal>,
+        out: &mut Vec<Finding>,
+    ) -> Result<()> {
         let Some(new) = &cx.diff.new else { return Ok(()) };
-        // Without these kepval cannot find the file either; kep-metadata reports them.
-        let (Some(sig), Some(number)) = (meta.scalar("owning-sig"), meta.scalar("kep-number")) else {
-            return Ok(());
+        let (sig, number) = match proposal {
+            Some(p) => (p.owning_sig.0.clone(), p.number.0.clone()),
+            None => match (meta.scalar("owning-sig"), meta.scalar("kep-number")) {
+                (Some(s), Some(n)) => (s, n),
+                // Without these kepval cannot find the file either; kep-metadata reports them.
+                _ => return Ok(()),
+            },
         };
         let name = cx.kep_name();
         let status = meta.scalar("status").unwrap_or_default();
@@ -192,36 +210,47 @@ impl PrrApproval {
         };
         let path = cx.policy.layout.prr_file(&sig, &number);
         let Some(text) = cx.repo.new_file(&path)? else {
-            out.push(cx.finding(
+            let mut finding = cx.finding(
                 &INFO,
                 metadata_location(new, Some(meta), &["status"]),
                 format!("{name}: {status}{target}, but there is no PRR approval file {path}"),
                 format!("once a PRR approver has reviewed the questionnaire, add {path} naming them"),
-            ));
+            );
+            if sig.trim() != sig || number.trim() != number || number.parse::<u64>().is_err() {
+                finding.notes.push(
+                    "kepval looks for the file by `owning-sig` and `kep-number` exactly as written: write them plainly"
+                        .into(),
+                );
+            }
+            out.push(finding);
             return Ok(());
         };
-        // The key itself, else the file's `kep-number`; never a comment that happens to be line 1.
-        let at = |prr: &Metadata, key: &[&str]| {
-            let line = prr.key_line(key).or_else(|| prr.key_line(&["kep-number"]));
+        // Lines come from a lenient parse; the key itself, else the file's `kep-number`, never a
+        // comment that happens to be line 1.
+        let lines = Metadata::parse(&text, 0).ok();
+        let at = |key: &[&str], line: Option<usize>| {
+            let line = lines
+                .as_ref()
+                .and_then(|p| p.key_line(key).or_else(|| p.key_line(&["kep-number"])))
+                .or(line);
             Location {
                 path: path.clone(),
                 line,
-                snippet: line.and_then(|l| prr.line_text(l)).map(str::to_owned),
+                snippet: line.and_then(|l| lines.as_ref()?.line_text(l)).map(str::to_owned),
             }
         };
-        let prr = match Metadata::parse(&text, 0) {
+        let prr = match kepval::decode_prr(text.as_bytes()) {
             Ok(prr) => prr,
-            Err(e) => {
-                out.push(cx.finding(
+            Err(r) => {
+                let key: Vec<&str> = r.key.as_deref().into_iter().collect();
+                let mut finding = cx.finding(
                     &INFO,
-                    Location {
-                        path: path.clone(),
-                        line: e.line,
-                        snippet: e.snippet,
-                    },
-                    format!("{name}: PRR approval file {path} does not parse: {}", e.message),
-                    "fix the YAML: `kep-number` and one `<stage>: {approver: \"@name\"}` mapping per stage".into(),
-                ));
+                    at(&key, r.line),
+                    format!("{name}: PRR approval file {path}: {}", r.message),
+                    "kepval decodes it strictly: `kep-number` and one `<stage>: {approver: \"@name\"}` mapping per approved stage, nothing else".into(),
+                );
+                artefact_note(&mut finding, &r);
+                out.push(finding);
                 return Ok(());
             }
         };
@@ -229,83 +258,110 @@ impl PrrApproval {
         let base =
             || -> Result<Option<Metadata>> { Ok(cx.repo.base_file(&path)?.and_then(|t| Metadata::parse(&t, 0).ok())) };
 
-        match prr.scalar("kep-number") {
-            None => out.push(cx.finding(
+        let n = prr.number.0.trim();
+        if n.trim_start_matches('0') != number.trim().trim_start_matches('0') {
+            let mut finding = cx.finding(
                 &INFO,
-                at(&prr, &["kep-number"]),
-                format!("{name}: PRR approval file {path} has no `kep-number`"),
-                format!("add `kep-number: {number}`"),
-            )),
-            Some(n) if n.trim_start_matches('0') != number.trim_start_matches('0') => {
-                let mut finding = cx.finding(
-                    &INFO,
-                    at(&prr, &["kep-number"]),
-                    format!("{name}: PRR approval file {path} is for kep-number {n}"),
-                    format!("set `kep-number: {number}`, or move the approval to the KEP it is for"),
-                );
-                if cx.scope == Scope::Tree
-                    || base()?.and_then(|b| b.scalar("kep-number")).as_deref() == Some(n.as_str())
-                {
-                    finding.severity = Severity::Warning;
-                    finding.notes.push(match cx.scope {
-                        Scope::Tree => "stricter than kepval: reported as a warning".into(),
-                        Scope::Change => "the file had this kep-number before the change: reported as a warning".into(),
-                    });
-                }
-                out.push(finding);
+                at(&["kep-number"], None),
+                format!("{name}: PRR approval file {path} is for kep-number {n}"),
+                format!(
+                    "set `kep-number: {}`, or move the approval to the KEP it is for",
+                    number.trim()
+                ),
+            );
+            if cx.scope == Scope::Tree || base()?.and_then(|b| b.scalar("kep-number")).as_deref() == Some(n) {
+                finding.severity = Severity::Warning;
+                finding.notes.push(match cx.scope {
+                    Scope::Tree => "stricter than kepval: reported as a warning".into(),
+                    Scope::Change => "the file had this kep-number before the change: reported as a warning".into(),
+                });
             }
-            Some(_) => {}
+            out.push(finding);
         }
 
-        // A missing or invalid stage is kep-metadata's to report.
-        let Some(stage) = meta.stage().valid() else {
-            return Ok(());
+        let stage = match proposal {
+            Some(p) => p.stage.0.clone(),
+            None => match meta.stage().valid() {
+                Some(s) => s.as_str().to_owned(),
+                None => return Ok(()),
+            },
         };
-        let stage = stage.as_str();
-        let approver = prr.nested_scalar(stage, "approver").filter(|a| !a.is_empty());
-        let Some(approver) = approver else {
-            let key = [stage, "approver"];
-            let key = if prr.get(stage).is_some() { &key[..] } else { &[] };
-            out.push(cx.finding(
-                &INFO,
-                at(&prr, key),
-                format!("{name}: PRR approval file {path} names no approver for stage {stage}"),
-                format!(
-                    "once a PRR approver has reviewed the {stage} answers, add `{stage}:` with `approver: \"@name\"`"
+        let aliases = cx.repo.base_file(ALIASES_FILE)?;
+        // kepval's list (approvers and emeritus, as written); without one it cannot run at all,
+        // which `validate` reports for the tree.
+        let listed = aliases.as_deref().and_then(|t| kepval::prr_approvers(t).ok());
+        if let Some(r) = kepval::approver_rejection(&prr, &stage, listed.as_deref(), cx.policy.kepval) {
+            let approvers = aliases.as_deref().and_then(|t| alias(t, APPROVERS)).unwrap_or_default();
+            let (at, help) = match r.key.as_deref() {
+                Some("stage") => (
+                    metadata_location(new, Some(meta), &["stage"]),
+                    format!(
+                        "write one of {}: kepval reads the stage exactly as written",
+                        kepval::STAGES.join(", ")
+                    ),
                 ),
-            ));
-            return Ok(());
-        };
-        let Some(aliases) = cx.repo.base_file(ALIASES_FILE)? else {
-            return Ok(());
-        };
-        let Some(approvers) = alias(&aliases, APPROVERS) else {
-            out.push(cx.finding(
+                Some(k) if r.message.contains("not a PRR approver") => (
+                    at(&[k, "approver"], None),
+                    format!(
+                        "ask one of the PRR approvers ({}) to review and record their approval",
+                        approvers.join(", ")
+                    ),
+                ),
+                key => (
+                    at(&key.into_iter().collect::<Vec<_>>(), None),
+                    format!(
+                        "once a PRR approver has reviewed the {stage} answers, add `{stage}:` with `approver: \"@name\"`"
+                    ),
+                ),
+            };
+            let mut finding = cx.finding(
                 &INFO,
-                Location {
-                    path: ALIASES_FILE.into(),
-                    line: None,
-                    snippet: None,
-                },
-                format!("{name}: cannot check PRR approver {approver}: {ALIASES_FILE} has no `{APPROVERS}` alias"),
-                format!("list the PRR approvers under `aliases: {APPROVERS}:` in {ALIASES_FILE}"),
-            ));
-            return Ok(());
-        };
-        let who = approver.trim_start_matches('@');
-        if approvers.iter().any(|a| a == who) {
+                at,
+                format!("{name}: PRR approval file {path}: {}", r.message),
+                help,
+            );
+            artefact_note(&mut finding, &r);
+            out.push(finding);
             return Ok(());
         }
-        // An approval given before its approver stepped down stays valid; a new one does not.
+        let Some(aliases) = aliases else { return Ok(()) };
+        let Some(approvers) = alias(&aliases, APPROVERS) else {
+            if cx.scope == Scope::Change {
+                out.push(cx.finding(
+                    &INFO,
+                    Location {
+                        path: ALIASES_FILE.into(),
+                        line: None,
+                        snippet: None,
+                    },
+                    format!("{name}: cannot check the PRR approver: {ALIASES_FILE} has no `{APPROVERS}` alias"),
+                    format!("list the PRR approvers under `aliases: {APPROVERS}:` in {ALIASES_FILE}"),
+                ));
+            }
+            return Ok(());
+        };
+        // kepval takes emeritus approvers too. kepguard holds a new approval to the current
+        // approvers: one given before its approver stepped down stays valid.
+        let Some(Some(entry)) = kepval::STAGES
+            .contains(&stage.as_str())
+            .then(|| prr_stage(&prr, &stage))
+        else {
+            return Ok(());
+        };
+        let approver = entry.approver.0.trim();
+        let who = approver.trim_start_matches('@');
+        if cx.scope == Scope::Tree || approvers.iter().any(|a| a == who) {
+            return Ok(());
+        }
         let recorded = base()?
-            .and_then(|b| b.nested_scalar(stage, "approver"))
+            .and_then(|b| b.nested_scalar(&stage, "approver"))
             .is_some_and(|a| a.trim_start_matches('@') == who);
-        if recorded && alias(&aliases, EMERITUS).is_some_and(|e| e.iter().any(|a| a == who)) {
+        if recorded {
             return Ok(());
         }
         out.push(cx.finding(
             &INFO,
-            at(&prr, &[stage, "approver"]),
+            at(&[&stage, "approver"], None),
             format!("{name}: {approver} approved stage {stage}, but is not in `{APPROVERS}` of {ALIASES_FILE}"),
             format!(
                 "ask one of the PRR approvers ({}) to review and record their approval",
@@ -313,6 +369,29 @@ impl PrrApproval {
             ),
         ));
         Ok(())
+    }
+}
+
+/// The approval a PRR file records for `stage`.
+fn prr_stage<'a>(prr: &'a kepval::PrrApproval, stage: &str) -> Option<&'a kepval::PrrStage> {
+    match stage {
+        "alpha" => prr.alpha.as_ref(),
+        "beta" => prr.beta.as_ref(),
+        "stable" => prr.stable.as_ref(),
+        "deprecated" => prr.deprecated.as_ref(),
+        "disabled" => prr.disabled.as_ref(),
+        "removed" => prr.removed.as_ref(),
+        _ => None,
+    }
+}
+
+/// Says when a rejection comes only from how kepval reads files.
+fn artefact_note(finding: &mut Finding, r: &kepval::Rejection) {
+    if r.artefact {
+        finding.notes.push(
+            "an artefact of how kepval reads files; a repository that does not run kepval sets `kepval: false` in .kepguard.yaml"
+                .into(),
+        );
     }
 }
 
@@ -349,7 +428,7 @@ mod tests {
     fn aliases_are_read_without_at_signs() {
         let text = "aliases:\n  prod-readiness-approvers:\n    - deads2k\n    - \"@wojtek-t\"\n  sig-x: [a]\n";
         assert_eq!(alias(text, APPROVERS).unwrap(), vec!["deads2k", "wojtek-t"]);
-        assert_eq!(alias(text, EMERITUS), None);
+        assert_eq!(alias(text, "prod-readiness-approvers-emeritus"), None);
         assert_eq!(alias(": not yaml: [", APPROVERS), None);
     }
 }

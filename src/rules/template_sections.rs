@@ -318,6 +318,10 @@ fn rephrased(shown: &str, spare: &[Vec<String>]) -> bool {
     }
     let allowed = wanted.len() / 4;
     spare.iter().any(|w| {
+        // Lengths that far apart cannot be a rewording; most headings end here, cheaply.
+        if w.len().abs_diff(wanted.len()) > allowed {
+            return false;
+        }
         let common = common_words(&wanted, w);
         let (dropped, added) = (wanted.len() - common, w.len() - common);
         dropped.min(added) <= 1 && dropped.max(added) <= allowed
