@@ -1060,8 +1060,10 @@ fn prr_cases(g: &mut Gen) {
 fn alias_cases(g: &mut Gen) {
     let approvers = "  prod-readiness-approvers:\n    - deads2k\n    - johnbelamaric\n    - jpbetz\n    - soltysh\n    - wojtek-t\n    - kannon92\n";
     let emeritus = "  prod-readiness-approvers-emeritus:\n    - ehashman\n";
+    // An edit of the prod-readiness-approvers alias alone (other aliases list the same people).
+    let in_prr = |y: &str, from: &str, to: &str| sub(y, approvers, &sub(approvers, from, to));
     g.aliases("approver-with-at", |y| {
-        sub(y, "    - wojtek-t\n", "    - \"@wojtek-t\"\n")
+        in_prr(y, "    - wojtek-t\n", "    - \"@wojtek-t\"\n")
     });
     g.aliases("approvers-all-with-at", |y| {
         let with_at = approvers
@@ -1095,10 +1097,13 @@ fn alias_cases(g: &mut Gen) {
     });
     g.aliases("duplicate-top-key", |y| append(y, "aliases: {}"));
     g.aliases("empty", |_| String::new());
-    g.aliases("tab-indent", |y| sub(y, "    - wojtek-t\n", "\t- wojtek-t\n"));
+    g.aliases("tab-indent", |y| in_prr(y, "    - wojtek-t\n", "\t- wojtek-t\n"));
     g.aliases("dashes-comment", |y| format!("# ---\n{y}"));
     g.aliases("approver-trailing-space", |y| {
-        sub(y, "    - wojtek-t\n", "    - \"wojtek-t \"\n")
+        in_prr(y, "    - wojtek-t\n", "    - \"wojtek-t \"\n")
+    });
+    g.aliases("approver-capitalised", |y| {
+        in_prr(y, "    - wojtek-t\n", "    - Wojtek-T\n")
     });
     g.case("aliases/missing", |t| {
         t.remove(ALIASES);
