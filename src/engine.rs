@@ -136,6 +136,21 @@ pub fn validate(objects: Objects<'_>, policy: &Policy, commit: ObjectId, paths: 
         judge_kep(&cx, &mut report.findings)?;
         report.keps_checked += 1;
     }
+    let tcx = rules::TreeContext {
+        commit,
+        policy,
+        repo: &repo,
+    };
+    let before = report.findings.len();
+    // The tree as a whole is judged when the whole tree is asked for.
+    for rule in rules::ALL.iter().filter(|_| paths.is_empty()) {
+        if policy.level(rule.info().id) != Level::Off {
+            rule.check_tree(&tcx, &mut report.findings)?;
+        }
+    }
+    for finding in &mut report.findings[before..] {
+        policy.judge(finding, None);
+    }
     report.commits_checked = 1;
     Ok(report)
 }

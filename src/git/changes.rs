@@ -84,11 +84,12 @@ pub fn changed_keps(
     let sizes = &mut state.sizes;
     for kep in candidates.into_keys() {
         let old = old_root
-            .map(|t| kep_files(objects, layout, t, &kep, sizes))
+            .zip(old_tree)
+            .map(|(t, repo)| kep_files(objects, layout, t, repo, &kep, sizes))
             .transpose()?
             .filter(|f| !f.is_empty());
         let new = new_root
-            .map(|t| kep_files(objects, layout, t, &kep, sizes))
+            .map(|t| kep_files(objects, layout, t, new_tree, &kep, sizes))
             .transpose()?
             .filter(|f| !f.is_empty());
         if old != new {
@@ -136,11 +137,13 @@ fn pair_moves(changed: Vec<ChangedKep>) -> Vec<ChangedKep> {
     rest
 }
 
-/// The KEP's files in the KEP-root tree `root`. A legacy file counts only when it has front matter.
+/// The KEP's files in the KEP-root tree `root` of the repository tree `repo`. A legacy file
+/// counts only when it has front matter.
 fn kep_files(
     objects: Objects<'_>,
     layout: &Layout,
     root: ObjectId,
+    repo: ObjectId,
     kep: &KepPath,
     sizes: &mut HashMap<ObjectId, u64>,
 ) -> Result<KepFiles> {
@@ -171,8 +174,24 @@ fn kep_files(
                     b"README.md" => &mut readme,
                     _ => continue,
                 };
-                *slot = Some((entry.oid.to_owned(), entry.mode.is_blob()));
+                *slot = Some((entry.oid.to_owned(), entry.mode.is_blob(), entry.mode.is_link()));
             }
+            // A symbolic link is read as what it names in the tree, as kepval opens it.
+            let follow = |found: Option<(ObjectId, bool, bool)>, name: &str| -> Result<Option<(ObjectId, bool)>> {
+                Ok(match found {
+                    Some((_, _, true)) => {
+                        let mut path: Vec<&str> = layout.root.split('/').filter(|p| !p.is_empty()).collect();
+                        path.extend(&parts);
+                        path.push(name);
+                        match objects.entry_following(repo, &path)? {
+                            Some((id, mode)) if mode.is_blob() => Some((id, true)),
+                            _ => found.map(|(id, _, _)| (id, false)),
+                        }
+                    }
+                    other => other.map(|(id, is_file, _)| (id, is_file)),
+                })
+            };
+            let (metadata, readme) = (follow(metadata, "kep.yaml")?, follow(readme, "README.md")?);
             // Sizes from the objects' headers: an oversized file is reported, never read.
             let mut entry = |found: Option<(ObjectId, bool)>| -> Result<Option<FileEntry>> {
                 let Some((id, is_file)) = found else { return Ok(None) };

@@ -162,11 +162,55 @@ impl Objects<'_> {
         Ok(None)
     }
 
-    /// The text of the regular file at slash-separated `path` below `tree`; `None` when there is
-    /// no such file (or it is a symlink, directory or submodule).
+    /// The entry at `path` below `tree`, following a symbolic link in its last component to what
+    /// it names inside `tree`, as a checkout would (and kepval, which opens files by path, does).
+    /// A link leaving `tree`, an absolute one, or a chain of more than eight resolves to `None`.
+    pub fn entry_following(
+        &self,
+        tree: ObjectId,
+        path: &[&str],
+    ) -> Result<Option<(ObjectId, gix::objs::tree::EntryMode)>> {
+        let mut path: Vec<String> = path.iter().map(|p| (*p).to_owned()).collect();
+        for _ in 0..8 {
+            let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+            let Some((id, mode)) = self.entry_at(tree, &parts)? else {
+                return Ok(None);
+            };
+            if !mode.is_link() {
+                return Ok(Some((id, mode)));
+            }
+            let target = self
+                .blob_capped(&id, 4096)
+                .with_context(|| format!("cannot read link {}", parts.join("/")))?;
+            let target = String::from_utf8_lossy(&target).into_owned();
+            if target.starts_with('/') {
+                return Ok(None);
+            }
+            let mut joined: Vec<String> = path[..path.len() - 1].to_vec();
+            for part in target.split('/') {
+                match part {
+                    "" | "." => {}
+                    ".." => {
+                        if joined.pop().is_none() {
+                            return Ok(None);
+                        }
+                    }
+                    p => joined.push(p.to_owned()),
+                }
+            }
+            if joined.is_empty() {
+                return Ok(None);
+            }
+            path = joined;
+        }
+        Ok(None)
+    }
+
+    /// The text of the regular file at slash-separated `path` below `tree` (a symbolic link
+    /// followed to one); `None` when there is no such file, or it is a directory or submodule.
     pub fn file_text(&self, tree: ObjectId, path: &str) -> Result<Option<String>> {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-        match self.entry_at(tree, &parts)? {
+        match self.entry_following(tree, &parts)? {
             Some((id, mode)) if mode.is_blob() => {
                 let bytes = self
                     .blob_capped(&id, crate::kep::MAX_README_BYTES)
@@ -257,6 +301,26 @@ impl RepoFiles for TreeFiles<'_> {
         Ok(dirs)
     }
 
+    fn new_entries(&self, path: &str) -> Result<Vec<(String, crate::kep::EntryKind)>> {
+        use crate::kep::EntryKind;
+        Ok(self
+            .entries(self.new_tree, path)?
+            .into_iter()
+            .map(|(name, mode)| {
+                let kind = if mode.is_blob() {
+                    EntryKind::File
+                } else if mode.is_link() {
+                    EntryKind::Link
+                } else if mode.is_tree() {
+                    EntryKind::Dir
+                } else {
+                    EntryKind::Other
+                };
+                (name, kind)
+            })
+            .collect())
+    }
+
     fn base_files(&self, path: &str) -> Result<Vec<String>> {
         match self.base_tree {
             Some(tree) => self.list(tree, path, |m| m.is_blob()),
@@ -284,6 +348,16 @@ impl TreeFiles<'_> {
         path: &str,
         keep: impl Fn(gix::objs::tree::EntryMode) -> bool,
     ) -> Result<Vec<String>> {
+        Ok(self
+            .entries(tree, path)?
+            .into_iter()
+            .filter(|(_, mode)| keep(*mode))
+            .map(|(name, _)| name)
+            .collect())
+    }
+
+    /// The entries directly under `path` in `tree`, in tree order; none when it is no directory.
+    fn entries(&self, tree: ObjectId, path: &str) -> Result<Vec<(String, gix::objs::tree::EntryMode)>> {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let dir = match parts.is_empty() {
             true => Some(tree),
@@ -295,18 +369,16 @@ impl TreeFiles<'_> {
         };
         let Some(dir) = dir else { return Ok(Vec::new()) };
         let mut buf = Vec::new();
-        let mut names = Vec::new();
+        let mut out = Vec::new();
         for entry in self
             .objects
             .find_tree_iter(&dir, &mut buf)
             .with_context(|| format!("cannot read tree {dir}"))?
         {
             let entry = entry.with_context(|| format!("tree {dir} is corrupt"))?;
-            if keep(entry.mode) {
-                names.push(entry.filename.to_string());
-            }
+            out.push((entry.filename.to_string(), entry.mode));
         }
-        Ok(names)
+        Ok(out)
     }
 }
 

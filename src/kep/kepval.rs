@@ -7,6 +7,8 @@
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
+use super::{EntryKind, RepoFiles};
+
 /// What kepval rejects, as one finding's worth of text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -55,7 +57,7 @@ pub fn metadata_text(bytes: &[u8], artefacts: bool) -> Result<(String, usize), R
     let mut metadata = String::new();
     let mut body = String::new();
     for (i, raw) in split_lines(&text).enumerate() {
-        if raw.len() > MAX_LINE {
+        if raw.len() >= MAX_LINE {
             return Err(Rejection {
                 message: format!(
                     "line {} is {} KiB long; kepval (hack/verify-kep-metadata.sh) reads files line by line and \
@@ -285,6 +287,32 @@ impl PrrApproval {
     }
 }
 
+/// A Go `map[string]T` as yaml.v3 fills it: a key written twice is an error, not the last one.
+struct UniqueMap<T>(std::collections::BTreeMap<String, T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for UniqueMap<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = UniqueMap<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueMap<T>, A::Error> {
+                let mut out = std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<GoString>()? {
+                    let value = map.next_value()?;
+                    if out.insert(key.0.clone(), value).is_some() {
+                        return Err(de::Error::custom(format!("mapping key `{}` is written twice", key.0)));
+                    }
+                }
+                Ok(UniqueMap(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
 /// Decodes the first YAML document of `text` into `T` as yaml.v3's strict decoder does: unknown
 /// and duplicate keys are errors, merge keys (`<<`) merge, later documents are not read, and a
 /// file with no document at all is an error.
@@ -450,7 +478,7 @@ pub const STAGES: [&str; 6] = ["alpha", "beta", "stable", "deprecated", "disable
 /// is present needs a non-empty approver.
 pub fn decode_prr(bytes: &[u8]) -> Result<PrrApproval, Rejection> {
     let text = String::from_utf8_lossy(bytes);
-    if let Some((i, _)) = split_lines(&text).enumerate().find(|(_, l)| l.len() > MAX_LINE) {
+    if let Some((i, _)) = split_lines(&text).enumerate().find(|(_, l)| l.len() >= MAX_LINE) {
         return Err(Rejection {
             message: "kepval (hack/verify-kep-metadata.sh) reads files line by line and fails on a line over 64 KiB"
                 .into(),
@@ -532,10 +560,10 @@ pub fn prr_approvers(owners_aliases: &str) -> Result<Vec<String>, Rejection> {
     #[serde(deny_unknown_fields)]
     struct Aliases {
         #[serde(default)]
-        aliases: Option<std::collections::BTreeMap<String, Option<Vec<GoString>>>>,
+        aliases: Option<UniqueMap<Option<Vec<GoString>>>>,
     }
     let parsed: Aliases = decode_strict(owners_aliases)?;
-    let aliases = parsed.aliases.unwrap_or_default();
+    let aliases = parsed.aliases.map(|m| m.0).unwrap_or_default();
     let mut out: Vec<String> = Vec::new();
     for name in ["prod-readiness-approvers", "prod-readiness-approvers-emeritus"] {
         if let Some(Some(members)) = aliases.get(name) {
@@ -548,6 +576,83 @@ pub fn prr_approvers(owners_aliases: &str) -> Result<Vec<String>, Rejection> {
         ));
     }
     Ok(out)
+}
+
+/// kepval's `validateFile` for one `kep.yaml`, whole: decoding, the PRR decision, and the PRR
+/// approval file (read with `read`, by repository path; `prr_file` builds its path from
+/// `owning-sig` and `kep-number`). `approvers` is kepval's list; `None` skips the comparison.
+pub fn validate_file(
+    bytes: &[u8],
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+    prr_file: &dyn Fn(&str, &str) -> String,
+    approvers: Option<&[String]>,
+    artefacts: bool,
+) -> Result<(), Rejection> {
+    let proposal = decode_proposal(bytes, artefacts)?;
+    if !prr_required(&proposal)? {
+        return Ok(());
+    }
+    let path = prr_file(&proposal.owning_sig.0, &proposal.number.0);
+    let Some(prr) = read(&path) else {
+        return Err(Rejection::new(format!("there is no PRR approval file {path}")).at_key("status"));
+    };
+    let prr = decode_prr(&prr).map_err(|mut r| {
+        r.message = format!("PRR approval file {path}: {}", r.message);
+        r.key = None;
+        r.line = None;
+        r
+    })?;
+    match approver_rejection(&prr, &proposal.stage.0, approvers, artefacts) {
+        Some(mut r) => {
+            r.message = format!("PRR approval file {path}: {}", r.message);
+            r.key = None;
+            Err(r)
+        }
+        None => Ok(()),
+    }
+}
+
+/// What kepval's walk of the KEP root finds.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// The `kep.yaml` files it validates, in walk order.
+    pub found: Vec<String>,
+    /// Directories with a `README.md` and no `kep.yaml`: each an error to kepval.
+    pub readme_without_metadata: Vec<String>,
+}
+
+/// kepval's walk of `root` (`filepath.Walk`): entries in name order; directories (not links to
+/// them) descended into, but for one named like the PRR directory; in a directory with a
+/// `kep.yaml` (a link followed), that file is taken and the rest of the directory is not read; a
+/// `README.md` without one beside it, below the root, is an error.
+pub fn walk(repo: &dyn RepoFiles, root: &str, prr_group: &str) -> anyhow::Result<Walk> {
+    let mut out = Walk::default();
+    walk_dir(repo, root, root, prr_group, &mut out)?;
+    Ok(out)
+}
+
+fn walk_dir(repo: &dyn RepoFiles, root: &str, dir: &str, prr_group: &str, out: &mut Walk) -> anyhow::Result<()> {
+    let mut entries = repo.new_entries(dir)?;
+    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let metadata = format!("{dir}/kep.yaml");
+    let has_metadata = entries.iter().any(|(n, _)| n == "kep.yaml") && repo.new_file(&metadata)?.is_some();
+    for (name, kind) in entries {
+        let path = format!("{dir}/{name}");
+        if kind == EntryKind::Dir {
+            if name != prr_group {
+                walk_dir(repo, root, &path, prr_group, out)?;
+            }
+            continue;
+        }
+        if has_metadata && name == "kep.yaml" {
+            out.found.push(path);
+            break;
+        }
+        if name == "README.md" && dir != root && !has_metadata {
+            out.readme_without_metadata.push(dir.to_owned());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

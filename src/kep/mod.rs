@@ -79,8 +79,20 @@ impl KepPath {
 
 impl Layout {
     /// Where kepval looks for a KEP's PRR approval file: by owning SIG and `kep-number`.
+    /// The path is cleaned as Go's `filepath.Join` cleans it (`.` and `..` resolved).
     pub fn prr_file(&self, owning_sig: &str, number: &str) -> String {
-        format!("{}/{}/{owning_sig}/{number}.yaml", self.root, self.prr_group)
+        let joined = format!("{}/{}/{owning_sig}/{number}.yaml", self.root, self.prr_group);
+        let mut parts: Vec<&str> = Vec::new();
+        for part in joined.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                p => parts.push(p),
+            }
+        }
+        parts.join("/")
     }
 
     /// Classifies a path given as components relative to [`Layout::root`]. Legacy candidates still
@@ -261,6 +273,19 @@ pub trait RepoFiles {
     fn deleted_files(&self, path: &str) -> Result<Vec<String>>;
     /// The names of the regular files directly under `path` on the base side.
     fn base_files(&self, path: &str) -> Result<Vec<String>>;
+    /// The entries directly under `path` in the checked tree, with what each is.
+    fn new_entries(&self, path: &str) -> Result<Vec<(String, EntryKind)>>;
+}
+
+/// What a tree entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    /// A symbolic link.
+    Link,
+    /// A submodule.
+    Other,
 }
 
 /// What a side's metadata turned out to be.

@@ -106,6 +106,14 @@ impl Rule for KepMetadata {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
+        let before = out.len();
+        self.judge(cx, out)?;
+        super::unless_kepval_reaches(cx, &mut out[before..])
+    }
+}
+
+impl KepMetadata {
+    fn judge(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some(new) = &cx.diff.new else { return Ok(()) };
         let path = new.kep.metadata_path();
         let meta = match &new.metadata {

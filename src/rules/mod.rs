@@ -5,6 +5,7 @@ pub mod converted;
 mod file_too_large;
 pub mod implementation_history;
 mod kep_metadata;
+mod kep_tree;
 mod milestone_monotonic;
 mod prr_approval;
 mod prr_complete;
@@ -63,6 +64,10 @@ pub trait Rule: Sync {
     fn snapshot(&self) -> bool {
         false
     }
+    /// Judges a tree as a whole (`kepguard validate`), once, beside the per-KEP checks.
+    fn check_tree(&self, _cx: &TreeContext<'_>, _out: &mut Vec<Finding>) -> Result<()> {
+        Ok(())
+    }
     /// Parses the rule's options: its `rules.<id>` mapping in the policy file, `level` removed
     /// (an empty mapping gives the defaults). A rule with options returns [`options::<T>`].
     fn options(&self, raw: serde_yaml::Value) -> Result<Options, serde_yaml::Error> {
@@ -117,6 +122,7 @@ pub static ALL: &[&dyn Rule] = &[
     &milestone_monotonic::MilestoneMonotonic,
     &stage_skip::StageSkip,
     &file_too_large::FileTooLarge,
+    &kep_tree::KepTree,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
@@ -139,6 +145,41 @@ pub struct Context<'a> {
     pub policy: &'a Policy,
     pub repo: &'a dyn RepoFiles,
     pub scope: Scope,
+}
+
+/// What a rule sees of a tree as a whole.
+pub struct TreeContext<'a> {
+    pub commit: ObjectId,
+    pub policy: &'a Policy,
+    pub repo: &'a dyn RepoFiles,
+}
+
+impl TreeContext<'_> {
+    /// A finding about the tree at `path` (no KEP of its own).
+    pub fn finding(
+        &self,
+        rule: &'static RuleInfo,
+        path: &str,
+        line: Option<usize>,
+        title: String,
+        help: String,
+    ) -> Finding {
+        Finding {
+            rule: rule.id,
+            severity: rule.default_severity,
+            commit: self.commit,
+            kep: path.to_owned(),
+            number: String::new(),
+            location: Location {
+                path: path.to_owned(),
+                line,
+                snippet: None,
+            },
+            title,
+            help,
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// What is being judged.
@@ -177,6 +218,53 @@ impl Context<'_> {
             n => format!("KEP-{n}"),
         }
     }
+}
+
+/// Whether kepval's walk of the checked tree reaches the file at `path`, for `validate`, where a
+/// KEP kepval never reads cannot fail upstream CI. The walk is made once per commit.
+pub fn kepval_reaches(cx: &Context<'_>, path: &str) -> Result<bool> {
+    use std::cell::RefCell;
+    use std::collections::HashSet;
+    use std::rc::Rc;
+    type Reached = Option<(ObjectId, String, Rc<HashSet<String>>)>;
+    thread_local! {
+        static CACHE: RefCell<Reached> = const { RefCell::new(None) };
+    }
+    let layout = &cx.policy.layout;
+    let cached = CACHE.with_borrow(|c| match c {
+        Some((commit, root, set)) if *commit == cx.commit && *root == layout.root => Some(set.clone()),
+        _ => None,
+    });
+    let reached = match cached {
+        Some(set) => set,
+        None => {
+            let walk = crate::kep::kepval::walk(cx.repo, &layout.root, &layout.prr_group)?;
+            let set: Rc<HashSet<String>> = Rc::new(walk.found.into_iter().collect());
+            CACHE.with_borrow_mut(|c| *c = Some((cx.commit, layout.root.clone(), set.clone())));
+            set
+        }
+    };
+    Ok(reached.contains(path))
+}
+
+/// In `validate`, turns the errors of a KEP whose `kep.yaml` kepval's walk never reaches into
+/// warnings: upstream CI does not read that file.
+pub fn unless_kepval_reaches(cx: &Context<'_>, findings: &mut [Finding]) -> Result<()> {
+    let Some(new) = &cx.diff.new else { return Ok(()) };
+    if cx.scope != Scope::Tree || findings.iter().all(|f| f.severity != Severity::Error) {
+        return Ok(());
+    }
+    if new.kep.kind != crate::kep::KepKind::Directory || kepval_reaches(cx, &new.kep.metadata_path())? {
+        return Ok(());
+    }
+    for f in findings.iter_mut().filter(|f| f.severity == Severity::Error) {
+        f.severity = Severity::Warning;
+        f.notes.push(
+            "kepval's walk of the KEP root never reaches this kep.yaml (a kep.yaml above it stops the walk), so upstream CI does not check it: reported as a warning"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// A location at metadata key `key` of a snapshot's metadata file.

@@ -76,6 +76,14 @@ impl Rule for PrrApproval {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
+        let before = out.len();
+        self.judge(cx, out)?;
+        super::unless_kepval_reaches(cx, &mut out[before..])
+    }
+}
+
+impl PrrApproval {
+    fn judge(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some(new) = &cx.diff.new else { return Ok(()) };
         // Legacy single-file KEPs were never held to PRR approvals.
         if new.kep.kind == KepKind::Legacy {

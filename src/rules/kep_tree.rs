@@ -1,0 +1,160 @@
+use anyhow::Result;
+
+use super::{Context, Rule, RuleInfo, TreeContext, declare_rule};
+use crate::finding::Finding;
+use crate::kep::{EntryKind, kepval};
+
+declare_rule! {
+    /// ## What it checks
+    /// The KEP tree is one kepval (`hack/verify-kep-metadata.sh`) can validate, as `kepguard
+    /// validate` sees a whole tree:
+    ///
+    /// - `keps/`, `keps/prod-readiness/`, `keps/README.md` and the template's README
+    ///   (`keps/NNNN-kep-template/README.md`) exist, and `OWNERS_ALIASES` lists
+    ///   `prod-readiness-approvers` in a form kepval decodes (only `aliases`, each a list);
+    /// - every directory under `keps/` with a `README.md` has a `kep.yaml` beside it;
+    /// - every `kep.yaml` kepval finds by walking `keps/` that is not a numbered KEP directory
+    ///   (the template's, an unnumbered or nested directory) passes kepval's checks, which
+    ///   `kep-metadata` and `prr-approval` apply to numbered KEPs.
+    ///
+    /// kepval walks `keps/` in name order, skips any directory named `prod-readiness`, and stops
+    /// reading a directory at its `kep.yaml`; so does this rule.
+    ///
+    /// ## Why
+    /// kepval refuses the whole repository when any of these fails, so upstream CI fails for every
+    /// pull request until it is fixed.
+    ///
+    /// ## How to fix
+    /// Restore the file or directory named; add the missing `kep.yaml` beside a KEP's README (or
+    /// move the README into a KEP); fix the `kep.yaml` the message names.
+    INFO, "kep-tree", Error, "the KEP tree is one kepval can validate"
+}
+
+pub struct KepTree;
+
+impl Rule for KepTree {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn snapshot(&self) -> bool {
+        true
+    }
+
+    fn check(&self, _cx: &Context<'_>, _out: &mut Vec<Finding>) -> Result<()> {
+        Ok(())
+    }
+
+    fn check_tree(&self, cx: &TreeContext<'_>, out: &mut Vec<Finding>) -> Result<()> {
+        let layout = &cx.policy.layout;
+        let root = layout.root.as_str();
+        let prr_dir = format!("{root}/{}", layout.prr_group);
+        let template = format!("{root}/NNNN-kep-template/README.md");
+        let top = cx.repo.new_entries("")?;
+        let kind_in =
+            |entries: &[(String, EntryKind)], name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, k)| *k);
+        // What kepval needs before it looks at any KEP; it stops at the first missing one.
+        let fatal = |path: &str, what: &str| {
+            cx.finding(
+                &INFO,
+                path,
+                None,
+                format!("{what}; kepval (hack/verify-kep-metadata.sh) cannot run without it"),
+                format!("restore {path}"),
+            )
+        };
+        if kind_in(&top, root) != Some(EntryKind::Dir) {
+            out.push(fatal(root, &format!("there is no `{root}/` directory")));
+            return Ok(());
+        }
+        let keps = cx.repo.new_entries(root)?;
+        if kind_in(&keps, &layout.prr_group) != Some(EntryKind::Dir) {
+            out.push(fatal(&prr_dir, &format!("there is no `{prr_dir}/` directory")));
+            return Ok(());
+        }
+        if cx.repo.new_file(&format!("{root}/README.md"))?.is_none() {
+            out.push(fatal(
+                &format!("{root}/README.md"),
+                &format!("there is no `{root}/README.md` file"),
+            ));
+            return Ok(());
+        }
+        let approvers = match cx.repo.new_file("OWNERS_ALIASES")? {
+            None => {
+                out.push(fatal(
+                    "OWNERS_ALIASES",
+                    "there is no OWNERS_ALIASES, where kepval reads the PRR approvers",
+                ));
+                return Ok(());
+            }
+            Some(text) => match kepval::prr_approvers(&text) {
+                Ok(list) => list,
+                Err(r) => {
+                    let mut f = cx.finding(
+                        &INFO,
+                        "OWNERS_ALIASES",
+                        r.line,
+                        format!("OWNERS_ALIASES: {}; kepval (hack/verify-kep-metadata.sh) cannot run", r.message),
+                        "keep only `aliases:` at the top, each alias a list, with `prod-readiness-approvers` among them"
+                            .into(),
+                    );
+                    f.notes.push("kepval decodes OWNERS_ALIASES strictly".into());
+                    out.push(f);
+                    return Ok(());
+                }
+            },
+        };
+        if cx.repo.new_file(&template)?.is_none() {
+            out.push(fatal(&template, "there is no KEP template README"));
+            return Ok(());
+        }
+
+        let walk = kepval::walk(cx.repo, root, &layout.prr_group)?;
+        for dir in &walk.readme_without_metadata {
+            let metadata = format!("{dir}/kep.yaml");
+            out.push(cx.finding(
+                &INFO,
+                &metadata,
+                None,
+                format!("{dir} has a README.md but no kep.yaml beside it"),
+                format!("add {metadata} (see the KEP template's), or move the README out of {root}/"),
+            ));
+        }
+        let found = walk.found;
+        if found.is_empty() {
+            out.push(fatal(root, &format!("there is no `kep.yaml` under `{root}/`")));
+            return Ok(());
+        }
+        let read = |path: &str| cx.repo.new_file(path).ok().flatten().map(String::into_bytes);
+        let prr_file = |sig: &str, number: &str| layout.prr_file(sig, number);
+        for path in found {
+            // Numbered KEPs are kep-metadata's and prr-approval's, with their own messages.
+            let rel: Vec<&str> = path
+                .strip_prefix(&format!("{root}/"))
+                .unwrap_or(&path)
+                .split('/')
+                .collect();
+            if layout.classify(&rel).is_some() {
+                continue;
+            }
+            let Some(bytes) = read(&path) else { continue };
+            if let Err(r) = kepval::validate_file(&bytes, &read, &prr_file, Some(&approvers), cx.policy.kepval) {
+                let mut f = cx.finding(
+                    &INFO,
+                    &path,
+                    r.line,
+                    format!("{path}: {}", r.message),
+                    "kepval validates every kep.yaml under keps/, this one too: fix it, or remove it".into(),
+                );
+                if r.artefact {
+                    f.notes.push(
+                        "an artefact of how kepval reads files; a repository that does not run kepval sets `kepval: false` in .kepguard.yaml"
+                            .into(),
+                    );
+                }
+                out.push(f);
+            }
+        }
+        Ok(())
+    }
+}
