@@ -48,8 +48,8 @@ fn github_format_escapes_kep_text_into_single_line_annotations() {
     let (code, out) = run(&r, "github", &[]);
     assert_eq!(code, 1);
     let lines: Vec<&str> = out.lines().collect();
-    // Two findings, two lines: the hostile stage never starts a line of its own.
-    assert_eq!(lines.len(), 2, "{out}");
+    // Three findings, three lines: the hostile stage never starts a line of its own.
+    assert_eq!(lines.len(), 3, "{out}");
     assert!(
         lines
             .iter()
@@ -68,6 +68,11 @@ fn github_format_escapes_kep_text_into_single_line_annotations() {
         lines[1].contains("kep.yaml,line=") && lines[1].contains(",title=kepguard kep-metadata::"),
         "{out}"
     );
+    // kepval cannot find the approval of a stage it does not know.
+    assert!(
+        lines[2].contains("kep.yaml,line=") && lines[2].contains(",title=kepguard prr-approval::"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -79,7 +84,7 @@ fn summary_file_is_appended_with_a_verdict_and_table() {
     assert_eq!(code, 1);
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        md.starts_with("previous step\n## kepguard: ❌ 2 errors, 0 warnings"),
+        md.starts_with("previous step\n## kepguard: ❌ 3 errors, 0 warnings"),
         "{md}"
     );
     assert!(md.contains("| `kep-metadata` | KEP-1234"), "{md}");

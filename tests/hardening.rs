@@ -585,8 +585,9 @@ fn metadata_lists_scalars_and_duplicate_keys_are_findings() {
 
 #[test]
 fn metadata_as_symlink_directory_or_submodule_is_not_a_regular_file() {
+    // A link is read as the file it names (kepval opens it so); one that names nothing is not a file.
     fn symlink(r: &Repo) {
-        let target = hash_object(r, b"../2000-other/kep.yaml");
+        let target = hash_object(r, b"../no-such-kep/kep.yaml");
         cacheinfo(r, "120000", &target, &format!("{ODD}/kep.yaml"));
     }
     fn directory(r: &Repo) {
@@ -679,6 +680,7 @@ fn empty_repository_and_unborn_head() {
     );
 
     // An orphan branch in a repository with history: HEAD is unborn, other revisions resolve.
+    r.kepval_ready();
     r.kep(ODD, &alpha("1234"), &readme("S.", &[], &["- alpha"]));
     r.commit("first");
     r.git(&["checkout", "-q", "--orphan", "fresh"]);
@@ -694,6 +696,7 @@ fn empty_repository_and_unborn_head() {
 #[test]
 fn a_base_missing_from_a_shallow_clone_is_named() {
     let r = Repo::new();
+    r.kepval_ready();
     r.kep(ODD, &alpha("1234"), &readme("S.", &[], &["- alpha"]));
     let old = r.commit("first");
     r.kep(

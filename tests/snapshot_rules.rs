@@ -60,6 +60,7 @@ fn alpha_yaml() -> String {
 /// `KEP` at alpha in v1.30 with every PRR answer and an approval for every stage.
 fn alpha_kep() -> (Repo, String) {
     let r = Repo::new();
+    r.kepval_ready();
     r.kep(KEP, &alpha_yaml(), &readme("S.", &[], &[H1]));
     let base = r.commit("add KEP");
     (r, base)
@@ -181,6 +182,7 @@ fn prr_approver_must_be_in_the_owners_aliases_of_the_base_side() {
         )
     };
     r.write("OWNERS_ALIASES", &aliases("    - deads2k\n    - wojtek-t\n"));
+    r.kepval_ready();
     r.kep(KEP, &alpha_yaml(), &readme("S.", &[], &[H1]));
     r.write(PRR, "kep-number: 1234\nalpha:\n  approver: \"@ehashman\"\n");
     let base = r.commit("approved by someone now emeritus");

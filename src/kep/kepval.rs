@@ -374,6 +374,41 @@ fn yaml_message(e: &serde_yaml::Error) -> String {
     first.to_owned()
 }
 
+/// A decoder's message in a contributor's words: `authors: invalid type: string "@a", expected a
+/// sequence` is "`authors` must be a list".
+pub fn plain(message: &str) -> String {
+    let (path, rest) = match message.split_once(": ") {
+        Some((p, r)) if !p.contains(' ') => (Some(p), r),
+        _ => (None, message),
+    };
+    let key = path.map(|p| format!("`{p}`")).unwrap_or_else(|| "the document".into());
+    if let Some(field) = rest.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+        return match path {
+            Some(p) => format!("unknown field `{p}.{field}`"),
+            None => format!("unknown field `{field}`"),
+        };
+    }
+    if let Some(field) = rest.strip_prefix("duplicate field `").and_then(|r| r.split('`').next()) {
+        return format!("`{field}` is written twice");
+    }
+    if rest.starts_with("invalid type") {
+        if rest.ends_with("expected a sequence") {
+            return format!("{key} must be a list");
+        }
+        if rest.ends_with("expected a string") {
+            return format!("{key} must be a single value, not a list or a mapping");
+        }
+        if rest.contains("expected struct") {
+            return format!("{key} must be a mapping");
+        }
+    }
+    if rest.starts_with("invalid value") && rest.ends_with("expected true or false") {
+        let shown = rest.split('"').nth(1).unwrap_or_default();
+        return format!("{key} must be true or false (`{shown}` is neither to kepval)");
+    }
+    message.to_owned()
+}
+
 /// Decodes a `kep.yaml` as kepval does, then applies its `validate:"required"` tags.
 pub fn decode_proposal(bytes: &[u8], artefacts: bool) -> Result<Proposal, Rejection> {
     let (text, offset) = metadata_text(bytes, artefacts)?;
@@ -487,15 +522,18 @@ pub fn decode_prr(bytes: &[u8]) -> Result<PrrApproval, Rejection> {
             artefact: true,
         });
     }
-    let prr: PrrApproval = decode_strict(&text)?;
+    let prr: PrrApproval = decode_strict(&text).map_err(|mut r| {
+        r.message = format!("does not parse as kepval reads it: {}", plain(&r.message));
+        r
+    })?;
     if prr.number.0.is_empty() {
-        return Err(Rejection::new("`kep-number` is missing or empty").at_key("kep-number"));
+        return Err(Rejection::new("has no `kep-number`").at_key("kep-number"));
     }
     for stage in STAGES {
         if let Some(Some(s)) = prr.stage(stage)
             && s.approver.0.is_empty()
         {
-            return Err(Rejection::new(format!("`{stage}` names no approver")).at_key(stage));
+            return Err(Rejection::new(format!("names no approver for stage {stage}")).at_key(stage));
         }
     }
     Ok(prr)
@@ -513,17 +551,17 @@ pub fn approver_rejection(
     let Some(entry) = prr.stage(stage) else {
         return Some(
             Rejection::new(format!(
-                "stage `{stage}` is not one kepval knows ({}), so it cannot find its PRR approval",
+                "cannot approve stage `{stage}`: kepval knows only {}",
                 STAGES.join(", ")
             ))
             .at_key("stage"),
         );
     };
     if STAGES.iter().all(|s| prr.stage(s).is_some_and(|e| e.is_none())) {
-        return Some(Rejection::new("the PRR approval file approves no stage").at_key("kep-number"));
+        return Some(Rejection::new("approves no stage").at_key("kep-number"));
     }
     let Some(entry) = entry else {
-        return Some(Rejection::new(format!("the PRR approval file has no `{stage}` approval")).at_key(stage));
+        return Some(Rejection::new(format!("names no approver for stage {stage}")).at_key(stage));
     };
     let approver = &entry.approver.0;
     let written = approver.strip_prefix('@').unwrap_or(approver);
@@ -533,19 +571,19 @@ pub fn approver_rejection(
         written.trim().trim_start_matches('@')
     };
     if entry.approver.0.is_empty() {
-        return Some(Rejection::new(format!("`{stage}` names no approver")).at_key(stage));
+        return Some(Rejection::new(format!("names no approver for stage {stage}")).at_key(stage));
     }
     // Without the list, only what the file itself says can be judged.
     let approvers = approvers?;
     if approvers.iter().any(|a| a == who) {
         return None;
     }
-    let mut r = Rejection::new(format!("`{approver}` is not a PRR approver"));
+    let mut r = Rejection::new(format!("names {approver}, who is not a PRR approver"));
     r.key = Some(stage.to_owned());
     if artefacts && (who != who.trim() || who.starts_with('@')) {
         r.artefact = true;
         r.message = format!(
-            "`{approver}` is not a PRR approver as written: kepval compares approvers exactly, removing one `@` and no \
+            "names `{approver}`, not a PRR approver as written: kepval compares approvers exactly, removing one `@` and no \
              spaces"
         );
     }
@@ -597,14 +635,14 @@ pub fn validate_file(
         return Err(Rejection::new(format!("there is no PRR approval file {path}")).at_key("status"));
     };
     let prr = decode_prr(&prr).map_err(|mut r| {
-        r.message = format!("PRR approval file {path}: {}", r.message);
+        r.message = format!("PRR approval file {path} {}", r.message);
         r.key = None;
         r.line = None;
         r
     })?;
     match approver_rejection(&prr, &proposal.stage.0, approvers, artefacts) {
         Some(mut r) => {
-            r.message = format!("PRR approval file {path}: {}", r.message);
+            r.message = format!("PRR approval file {path} {}", r.message);
             r.key = None;
             Err(r)
         }

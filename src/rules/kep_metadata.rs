@@ -560,7 +560,11 @@ fn kepval_problems(meta: &Metadata, artefacts: bool) -> Vec<Problem> {
         } else {
             "fix it so that kepval can decode the file".into()
         };
-        (format!("kepval:{message}"), format!("{name}: {}", plain(message)), help)
+        (
+            format!("kepval:{message}"),
+            format!("{name}: {}", kepval::plain(message)),
+            help,
+        )
     };
     let key: Vec<String> = rejection
         .key
@@ -580,41 +584,6 @@ fn kepval_problems(meta: &Metadata, artefacts: bool) -> Vec<Problem> {
         help,
         kind: Kepval,
     }]
-}
-
-/// A decoder's message in a contributor's words: `authors: invalid type: string "@a", expected a
-/// sequence` is "`authors` must be a list".
-fn plain(message: &str) -> String {
-    let (path, rest) = match message.split_once(": ") {
-        Some((p, r)) if !p.contains(' ') => (Some(p), r),
-        _ => (None, message),
-    };
-    let key = path.map(|p| format!("`{p}`")).unwrap_or_else(|| "the document".into());
-    if let Some(field) = rest.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
-        return match path {
-            Some(p) => format!("unknown field `{p}.{field}`"),
-            None => format!("unknown field `{field}`"),
-        };
-    }
-    if let Some(field) = rest.strip_prefix("duplicate field `").and_then(|r| r.split('`').next()) {
-        return format!("`{field}` is written twice");
-    }
-    if rest.starts_with("invalid type") {
-        if rest.ends_with("expected a sequence") {
-            return format!("{key} must be a list");
-        }
-        if rest.ends_with("expected a string") {
-            return format!("{key} must be a single value, not a list or a mapping");
-        }
-        if rest.contains("expected struct") {
-            return format!("{key} must be a mapping");
-        }
-    }
-    if rest.starts_with("invalid value") && rest.ends_with("expected true or false") {
-        let shown = rest.split('"').nth(1).unwrap_or_default();
-        return format!("{key} must be true or false (`{shown}` is neither to kepval)");
-    }
-    message.to_owned()
 }
 
 fn group_help(sig: &str, groups: &[String]) -> String {

@@ -48,11 +48,6 @@ impl Rule for KepTree {
     fn check_tree(&self, cx: &TreeContext<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let layout = &cx.policy.layout;
         let root = layout.root.as_str();
-        let prr_dir = format!("{root}/{}", layout.prr_group);
-        let template = format!("{root}/NNNN-kep-template/README.md");
-        let top = cx.repo.new_entries("")?;
-        let kind_in =
-            |entries: &[(String, EntryKind)], name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, k)| *k);
         // What kepval needs before it looks at any KEP; it stops at the first missing one.
         let fatal = |path: &str, what: &str| {
             cx.finding(
@@ -63,52 +58,20 @@ impl Rule for KepTree {
                 format!("restore {path}"),
             )
         };
-        if kind_in(&top, root) != Some(EntryKind::Dir) {
-            out.push(fatal(root, &format!("there is no `{root}/` directory")));
-            return Ok(());
-        }
-        let keps = cx.repo.new_entries(root)?;
-        if kind_in(&keps, &layout.prr_group) != Some(EntryKind::Dir) {
-            out.push(fatal(&prr_dir, &format!("there is no `{prr_dir}/` directory")));
-            return Ok(());
-        }
-        if cx.repo.new_file(&format!("{root}/README.md"))?.is_none() {
-            out.push(fatal(
-                &format!("{root}/README.md"),
-                &format!("there is no `{root}/README.md` file"),
-            ));
-            return Ok(());
-        }
-        let approvers = match cx.repo.new_file("OWNERS_ALIASES")? {
-            None => {
-                out.push(fatal(
-                    "OWNERS_ALIASES",
-                    "there is no OWNERS_ALIASES, where kepval reads the PRR approvers",
-                ));
-                return Ok(());
+        // Git keeps no empty directory: one with no entries is not there.
+        if cx.repo.new_entries(root)?.is_empty() {
+            if cx.policy.kepval {
+                out.push(fatal(root, &format!("there is no `{root}/` directory")));
             }
-            Some(text) => match kepval::prr_approvers(&text) {
-                Ok(list) => list,
-                Err(r) => {
-                    let mut f = cx.finding(
-                        &INFO,
-                        "OWNERS_ALIASES",
-                        r.line,
-                        format!("OWNERS_ALIASES: {}; kepval (hack/verify-kep-metadata.sh) cannot run", r.message),
-                        "keep only `aliases:` at the top, each alias a list, with `prod-readiness-approvers` among them"
-                            .into(),
-                    );
-                    f.notes.push("kepval decodes OWNERS_ALIASES strictly".into());
-                    out.push(f);
-                    return Ok(());
-                }
-            },
-        };
-        if cx.repo.new_file(&template)?.is_none() {
-            out.push(fatal(&template, "there is no KEP template README"));
             return Ok(());
         }
-
+        let aliases = cx.repo.new_file("OWNERS_ALIASES")?;
+        let approvers = aliases.as_deref().and_then(|t| kepval::prr_approvers(t).ok());
+        // What kepval needs before it reads any KEP; it stops at the first that is missing. A
+        // repository that does not run kepval needs none of it.
+        if cx.policy.kepval && !kepval_can_run(cx, root, aliases.as_deref(), &fatal, out)? {
+            return Ok(());
+        }
         let walk = kepval::walk(cx.repo, root, &layout.prr_group)?;
         for dir in &walk.readme_without_metadata {
             let metadata = format!("{dir}/kep.yaml");
@@ -121,7 +84,7 @@ impl Rule for KepTree {
             ));
         }
         let found = walk.found;
-        if found.is_empty() {
+        if found.is_empty() && cx.policy.kepval {
             out.push(fatal(root, &format!("there is no `kep.yaml` under `{root}/`")));
             return Ok(());
         }
@@ -138,7 +101,7 @@ impl Rule for KepTree {
                 continue;
             }
             let Some(bytes) = read(&path) else { continue };
-            if let Err(r) = kepval::validate_file(&bytes, &read, &prr_file, Some(&approvers), cx.policy.kepval) {
+            if let Err(r) = kepval::validate_file(&bytes, &read, &prr_file, approvers.as_deref(), cx.policy.kepval) {
                 let mut f = cx.finding(
                     &INFO,
                     &path,
@@ -157,4 +120,58 @@ impl Rule for KepTree {
         }
         Ok(())
     }
+}
+
+/// kepval's preconditions, in its order: `keps/prod-readiness/`, `keps/README.md`, the PRR
+/// approvers in `OWNERS_ALIASES`, the template's README. Reports the first missing and says
+/// whether all are there.
+fn kepval_can_run(
+    cx: &TreeContext<'_>,
+    root: &str,
+    aliases: Option<&str>,
+    fatal: &dyn Fn(&str, &str) -> Finding,
+    out: &mut Vec<Finding>,
+) -> Result<bool> {
+    let layout = &cx.policy.layout;
+    let prr_dir = format!("{root}/{}", layout.prr_group);
+    let keps = cx.repo.new_entries(root)?;
+    if !keps.iter().any(|(n, k)| *n == layout.prr_group && *k == EntryKind::Dir) {
+        out.push(fatal(&prr_dir, &format!("there is no `{prr_dir}/` directory")));
+        return Ok(false);
+    }
+    if cx.repo.new_file(&format!("{root}/README.md"))?.is_none() {
+        out.push(fatal(
+            &format!("{root}/README.md"),
+            &format!("there is no `{root}/README.md` file"),
+        ));
+        return Ok(false);
+    }
+    let Some(text) = aliases else {
+        out.push(fatal(
+            "OWNERS_ALIASES",
+            "there is no OWNERS_ALIASES, where kepval reads the PRR approvers",
+        ));
+        return Ok(false);
+    };
+    if let Err(r) = kepval::prr_approvers(text) {
+        let mut f = cx.finding(
+            &INFO,
+            "OWNERS_ALIASES",
+            r.line,
+            format!(
+                "OWNERS_ALIASES: {}; kepval (hack/verify-kep-metadata.sh) cannot run",
+                r.message
+            ),
+            "keep only `aliases:` at the top, each alias a list, with `prod-readiness-approvers` among them".into(),
+        );
+        f.notes.push("kepval decodes OWNERS_ALIASES strictly".into());
+        out.push(f);
+        return Ok(false);
+    }
+    let template = format!("{root}/NNNN-kep-template/README.md");
+    if cx.repo.new_file(&template)?.is_none() {
+        out.push(fatal(&template, "there is no KEP template README"));
+        return Ok(false);
+    }
+    Ok(true)
 }

@@ -254,7 +254,7 @@ impl PrrApproval {
                 let mut finding = cx.finding(
                     &INFO,
                     at(&key, r.line),
-                    format!("{name}: PRR approval file {path}: {}", r.message),
+                    format!("{name}: PRR approval file {path} {}", r.message),
                     "kepval decodes it strictly: `kep-number` and one `<stage>: {approver: \"@name\"}` mapping per approved stage, nothing else".into(),
                 );
                 artefact_note(&mut finding, &r);
@@ -301,7 +301,7 @@ impl PrrApproval {
         if let Some(r) = kepval::approver_rejection(&prr, &stage, listed.as_deref(), cx.policy.kepval) {
             let approvers = aliases.as_deref().and_then(|t| alias(t, APPROVERS)).unwrap_or_default();
             let (at, help) = match r.key.as_deref() {
-                Some("stage") => (
+                Some("stage") if r.message.starts_with("cannot approve") => (
                     metadata_location(new, Some(meta), &["stage"]),
                     format!(
                         "write one of {}: kepval reads the stage exactly as written",
@@ -316,7 +316,7 @@ impl PrrApproval {
                     ),
                 ),
                 key => (
-                    at(&key.into_iter().collect::<Vec<_>>(), None),
+                    at(&key.into_iter().chain(Some("approver")).collect::<Vec<_>>(), None),
                     format!(
                         "once a PRR approver has reviewed the {stage} answers, add `{stage}:` with `approver: \"@name\"`"
                     ),
@@ -325,7 +325,7 @@ impl PrrApproval {
             let mut finding = cx.finding(
                 &INFO,
                 at,
-                format!("{name}: PRR approval file {path}: {}", r.message),
+                format!("{name}: PRR approval file {path} {}", r.message),
                 help,
             );
             artefact_note(&mut finding, &r);

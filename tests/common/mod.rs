@@ -69,6 +69,30 @@ impl Repo {
         self
     }
 
+    /// What kepval needs to run at all, which `validate` checks (rule kep-tree): `keps/README.md`,
+    /// `keps/prod-readiness/`, the PRR approvers in `OWNERS_ALIASES`, and a template (README and a
+    /// valid kep.yaml) whose only headings the fixtures' READMEs all have.
+    pub fn kepval_ready(&self) -> &Repo {
+        self.write("keps/README.md", "# KEPs\n")
+            .write("keps/prod-readiness/README.md", "# PRR approvals\n")
+            .write(
+                "keps/NNNN-kep-template/README.md",
+                "# KEP-NNNN: Your short, descriptive title\n\n## Summary\n\n## Implementation History\n",
+            )
+            .write(
+                "keps/NNNN-kep-template/kep.yaml",
+                "title: KEP Template\nkep-number: NNNN\nauthors:\n  - \"@jane.doe\"\nowning-sig: sig-xyz\n\
+                 status: provisional\napprovers:\n  - TBD\n",
+            );
+        if !self.dir.join("OWNERS_ALIASES").exists() {
+            self.write(
+                "OWNERS_ALIASES",
+                "aliases:\n  prod-readiness-approvers:\n    - wojtek-t\n",
+            );
+        }
+        self
+    }
+
     pub fn kepguard(&self, args: &[&str]) -> Output {
         kepguard_in(&self.dir, args)
     }
