@@ -209,9 +209,12 @@ fn prr_approver_must_be_in_the_owners_aliases_of_the_base_side() {
         let (code, f) = check(&r, &base, "prr-approval");
         assert_eq!((code, f.len()), (1, 1), "{who}: {f:?}");
         assert_eq!((f[0].path.as_str(), f[0].line), (PRR, Some(5)));
+        // Someone kepval does not know, or an emeritus approver kepval takes but a new approval may not name.
         assert!(
-            f[0].message
-                .contains("is not in `prod-readiness-approvers` of OWNERS_ALIASES"),
+            f[0].message.contains("who is not a PRR approver")
+                || f[0]
+                    .message
+                    .contains("is not in `prod-readiness-approvers` of OWNERS_ALIASES"),
             "{f:?}"
         );
     }
@@ -343,11 +346,9 @@ fn kep_readme(without: &[&str]) -> String {
 
 fn template_repo() -> Repo {
     let r = Repo::new();
+    // The template directory's kep.yaml is kepval's to validate, not a KEP of kepguard's.
+    r.kepval_ready();
     r.write(TEMPLATE, TEMPLATE_TEXT);
-    r.write(
-        "keps/NNNN-kep-template/kep.yaml",
-        "title: My KEP\nkep-number: NNNN\nstatus: provisional|implementable\n",
-    );
     r
 }
 

@@ -533,7 +533,9 @@ pub fn decode_prr(bytes: &[u8]) -> Result<PrrApproval, Rejection> {
         if let Some(Some(s)) = prr.stage(stage)
             && s.approver.0.is_empty()
         {
-            return Err(Rejection::new(format!("names no approver for stage {stage}")).at_key(stage));
+            return Err(
+                Rejection::new(format!("names no approver for stage {stage}")).at_key(&format!("{stage}.approver"))
+            );
         }
     }
     Ok(prr)
@@ -594,6 +596,20 @@ pub fn approver_rejection(
 /// `prod-readiness-approvers-emeritus` aliases, as written. kepval decodes the file strictly (only
 /// `aliases`, each a list) and refuses to run on zero approvers.
 pub fn prr_approvers(owners_aliases: &str) -> Result<Vec<String>, Rejection> {
+    // Every KEP of a run reads the same file: decode it once per content.
+    type Cached = Option<(String, Result<Vec<String>, Rejection>)>;
+    thread_local! {
+        static CACHE: std::cell::RefCell<Cached> = const { std::cell::RefCell::new(None) };
+    }
+    if let Some(hit) = CACHE.with_borrow(|c| c.as_ref().filter(|(t, _)| t == owners_aliases).map(|(_, r)| r.clone())) {
+        return hit;
+    }
+    let result = decode_approvers(owners_aliases);
+    CACHE.with_borrow_mut(|c| *c = Some((owners_aliases.to_owned(), result.clone())));
+    result
+}
+
+fn decode_approvers(owners_aliases: &str) -> Result<Vec<String>, Rejection> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Aliases {

@@ -14,12 +14,15 @@ use crate::kep::{KepKind, kepval};
 declare_rule! {
     /// ## What it checks
     /// A KEP that is `implementable` or `implemented` and targets v1.21 or later has a PRR
-    /// approval file `keps/prod-readiness/<owning-sig>/<kep-number>.yaml`
-    /// that parses, sets `kep-number`, and names a non-empty `approver` under the KEP's current
-    /// `stage`. Where the repository root has `OWNERS_ALIASES` (read from the base side of a
-    /// change), that approver, without `@`, is in its `prod-readiness-approvers` alias; an approval
-    /// that was already recorded before the change may also name someone in
-    /// `prod-readiness-approvers-emeritus`.
+    /// approval file `keps/prod-readiness/<owning-sig>/<kep-number>.yaml`, judged as kepval judges
+    /// it: the path built from `owning-sig` and `kep-number` as written (and cleaned as Go's
+    /// `filepath.Join` cleans it), the file decoded strictly (only `kep-number` and the six stage
+    /// keys, each with a non-empty `approver`), the KEP's `stage` one kepval knows, spelt exactly,
+    /// with an approver whose name, one `@` removed, is in `prod-readiness-approvers` or
+    /// `prod-readiness-approvers-emeritus` of `OWNERS_ALIASES` (the base side's, in a change). With
+    /// the policy's `kepval: true`, an approver written with spaces or a second `@` is refused, as
+    /// kepval compares names exactly. In a change, a *new* approval must come from
+    /// `prod-readiness-approvers`: one already recorded may name an emeritus approver.
     ///
     /// A KEP targets v1.21 or later when its `latest-milestone` or its current stage's
     /// `milestone.<stage>` is v1.21 or later, or when neither names a release (the option `since`
@@ -250,7 +253,7 @@ impl PrrApproval {
         let prr = match kepval::decode_prr(text.as_bytes()) {
             Ok(prr) => prr,
             Err(r) => {
-                let key: Vec<&str> = r.key.as_deref().into_iter().collect();
+                let key: Vec<&str> = r.key.as_deref().map(|k| k.split('.').collect()).unwrap_or_default();
                 let mut finding = cx.finding(
                     &INFO,
                     at(&key, r.line),
