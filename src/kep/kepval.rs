@@ -39,6 +39,12 @@ impl Rejection {
     }
 }
 
+/// The note on a finding kepval's own check makes.
+pub const REJECTS_TOO: &str = "kepval (hack/verify-kep-metadata.sh, upstream CI) rejects this too";
+
+/// The note on a finding that comes only from how kepval reads files.
+pub const ARTEFACT: &str = "an artefact of how kepval reads files; a repository that does not run kepval sets `kepval: false` in .kepguard.yaml";
+
 /// The longest line Go's `bufio.Scanner` reads with its default buffer.
 const MAX_LINE: usize = 64 * 1024;
 

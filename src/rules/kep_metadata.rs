@@ -203,15 +203,10 @@ impl KepMetadata {
             }
             let mut finding = cx.finding(&INFO, at, p.title, p.help);
             if p.kind == Kepval && p.code.starts_with("kepval") {
-                finding
-                    .notes
-                    .push("kepval (hack/verify-kep-metadata.sh, upstream CI) rejects this too".into());
+                finding.notes.push(kepval::REJECTS_TOO.into());
             }
             if p.code.starts_with("kepval-artefact:") {
-                finding.notes.push(
-                    "an artefact of how kepval reads files; a repository that does not run kepval sets `kepval: false` in .kepguard.yaml"
-                        .into(),
-                );
+                finding.notes.push(kepval::ARTEFACT.into());
             }
             if p.kind == Advisory {
                 finding.severity = Severity::Warning;

@@ -110,10 +110,7 @@ impl Rule for KepTree {
                     "kepval validates every kep.yaml under keps/, this one too: fix it, or remove it".into(),
                 );
                 if r.artefact {
-                    f.notes.push(
-                        "an artefact of how kepval reads files; a repository that does not run kepval sets `kepval: false` in .kepguard.yaml"
-                            .into(),
-                    );
+                    f.notes.push(kepval::ARTEFACT.into());
                 }
                 out.push(f);
             }

@@ -399,14 +399,9 @@ fn prr_stage<'a>(prr: &'a kepval::PrrApproval, stage: &str) -> Option<&'a kepval
 /// Names kepval as the rule's source, and says when a rejection comes only from how kepval reads
 /// files.
 fn artefact_note(finding: &mut Finding, r: &kepval::Rejection) {
-    finding
-        .notes
-        .push("kepval (hack/verify-kep-metadata.sh, upstream CI) rejects this too".into());
+    finding.notes.push(kepval::REJECTS_TOO.into());
     if r.artefact {
-        finding.notes.push(
-            "an artefact of how kepval reads files; a repository that does not run kepval sets `kepval: false` in .kepguard.yaml"
-                .into(),
-        );
+        finding.notes.push(kepval::ARTEFACT.into());
     }
 }
 
