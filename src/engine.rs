@@ -90,13 +90,14 @@ fn judge_kep(cx: &Context<'_>, findings: &mut Vec<Finding>) -> Result<()> {
             rule.check(cx, findings)?;
         }
     }
-    let latest = cx
-        .diff
-        .new
-        .as_ref()
-        .and_then(|s| s.metadata.parsed())
-        .and_then(|m| m.scalar("latest-milestone"))
-        .and_then(|m| Milestone::parse(&m));
+    // An exception that holds `until` a milestone is judged by the later of the old and new
+    // latest-milestone, so lowering it in the change cannot revive an expired exception.
+    let latest_of = |side: Option<&crate::kep::Snapshot<'_>>| {
+        side.and_then(|s| s.metadata.parsed())
+            .and_then(|m| m.scalar("latest-milestone"))
+            .and_then(|m| Milestone::parse(&m))
+    };
+    let latest = latest_of(cx.diff.new.as_ref()).max(latest_of(cx.diff.old.as_ref()));
     for finding in &mut findings[before..] {
         cx.policy.judge(finding, latest);
     }

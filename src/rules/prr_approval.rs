@@ -107,7 +107,18 @@ impl PrrApproval {
                 Some(p) => kepval::prr_required(p) == Ok(true),
                 None => kepval_requires_prr(meta, since),
             };
-        if !kepval_needs && !prr_required(meta, since) {
+        // Lowering latest-milestone in the change does not switch PRR off: the KEP targeted
+        // `since` or later before it.
+        let lowered = cx.scope == Scope::Change
+            && matches!(meta.status(), Some(Status::Implementable | Status::Implemented))
+            && cx
+                .diff
+                .old
+                .as_ref()
+                .and_then(|o| o.metadata.parsed())
+                .and_then(|o| o.milestone("latest-milestone", None))
+                .is_some_and(|m| m >= since);
+        if !kepval_needs && !prr_required(meta, since) && !lowered {
             return Ok(());
         }
         let strict_only = !kepval_needs && since == super::PrrSince::DEFAULT;

@@ -1,0 +1,204 @@
+//! A value the change itself sets never decides whether a rule applies: real `git push` into a
+//! bare repository with the pre-receive gate installed, the way the attacks were made.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{git_in, git_out, kep_yaml, kepguard_in, prr_approval, readme};
+
+const KEP: &str = "keps/sig-node/1234-frob";
+
+/// A bare server with the gate, and a clone whose first commit (accepted) holds the KEP as
+/// `yaml`, with `policy` as `.kepguard.yaml` when given.
+struct Server {
+    _tmp: tempfile::TempDir,
+    bare: PathBuf,
+    work: PathBuf,
+}
+
+impl Server {
+    fn new(yaml: &str, history: &[&str], policy: Option<&str>) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        git_in(root, &["init", "-q", "--bare", "-b", "main", "server.git"]);
+        let out = kepguard_in(root, &["hook", "install", "--pre-receive", "--repo", "server.git"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        git_in(root, &["clone", "-q", "server.git", "work"]);
+        let s = Server {
+            bare: root.join("server.git"),
+            work: root.join("work"),
+            _tmp: tmp,
+        };
+        if let Some(p) = policy {
+            s.write(".kepguard.yaml", p);
+        }
+        s.write("keps/prod-readiness/sig-node/1234.yaml", &prr_approval("1234"));
+        s.change(yaml, &[], history);
+        let (ok, err) = s.push();
+        assert!(ok, "{err}");
+        s
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let p = self.work.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// Commits the KEP as `yaml` with a README holding `prr` answers and `history` entries.
+    fn change(&self, yaml: &str, prr: &[&str], history: &[&str]) {
+        self.write(&format!("{KEP}/kep.yaml"), yaml);
+        self.write(&format!("{KEP}/README.md"), &readme("S.", prr, history));
+        git_in(&self.work, &["add", "-A"]);
+        git_in(&self.work, &["commit", "-q", "--allow-empty", "-m", "change"]);
+    }
+
+    fn push(&self) -> (bool, String) {
+        let out = git_out(&self.work, &["push", "origin", "HEAD:main"], &[]);
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    fn main(&self) -> String {
+        git_in(&self.bare, &["rev-parse", "main"]).trim().to_owned()
+    }
+}
+
+#[test]
+fn lowering_latest_milestone_does_not_switch_prr_off() {
+    // Beta in v1.24, graduating to stable with latest-milestone set back to v1.20 and no PRR
+    // answers (as KEP-2008's attempt did).
+    let s = Server::new(
+        &kep_yaml(
+            "1234",
+            "implementable",
+            "beta",
+            "v1.24",
+            &[("alpha", "v1.22"), ("beta", "v1.24")],
+        ),
+        &["- beta in v1.24"],
+        None,
+    );
+    let before = s.main();
+    s.change(
+        &kep_yaml(
+            "1234",
+            "implementable",
+            "stable",
+            "v1.20",
+            &[("alpha", "v1.22"), ("beta", "v1.24")],
+        ),
+        &[],
+        &["- beta in v1.24", "- stable"],
+    );
+    let (ok, err) = s.push();
+    assert!(!ok, "pushed: {err}");
+    assert!(err.contains("remote: error[prr-on-graduation]: KEP-1234"), "{err}");
+    assert_eq!(s.main(), before, "main moved");
+}
+
+#[test]
+fn lowering_latest_milestone_does_not_revive_an_expired_exception() {
+    let policy = "allow:\n  - {rule: implementation-history, kep: 1234, reason: \"reviewed\", until: v1.30}\n";
+    let s = Server::new(
+        &kep_yaml("1234", "implementable", "alpha", "v1.31", &[("alpha", "v1.31")]),
+        &["- alpha in v1.31"],
+        Some(policy),
+    );
+    let before = s.main();
+    // Retargeted back to v1.30, inside the exception, with no history entry.
+    s.change(
+        &kep_yaml("1234", "implementable", "alpha", "v1.30", &[("alpha", "v1.31")]),
+        &[],
+        &["- alpha in v1.31"],
+    );
+    let (ok, err) = s.push();
+    assert!(!ok, "pushed: {err}");
+    assert!(err.contains("remote: error[implementation-history]: KEP-1234"), "{err}");
+    assert!(err.contains("expired after v1.30"), "{err}");
+    assert_eq!(s.main(), before, "main moved");
+}
+
+#[test]
+fn lowering_latest_milestone_does_not_make_a_demotion_a_withdrawal() {
+    // Beta planned for v1.31; the KEP has moved on to v1.32.
+    let s = Server::new(
+        &kep_yaml(
+            "1234",
+            "implementable",
+            "beta",
+            "v1.32",
+            &[("alpha", "v1.30"), ("beta", "v1.31")],
+        ),
+        &["- beta in v1.31"],
+        None,
+    );
+    let before = s.main();
+    s.change(
+        &kep_yaml(
+            "1234",
+            "implementable",
+            "alpha",
+            "v1.31",
+            &[("alpha", "v1.30"), ("beta", "v1.31")],
+        ),
+        &[],
+        &["- beta in v1.31", "- back to alpha"],
+    );
+    let (ok, err) = s.push();
+    assert!(!ok, "pushed: {err}");
+    assert!(err.contains("remote: error[stage-monotonic]: KEP-1234"), "{err}");
+    assert_eq!(s.main(), before, "main moved");
+}
+
+#[test]
+fn lowering_latest_milestone_does_not_waive_the_prr_approval() {
+    let s = Server::new(
+        &kep_yaml(
+            "1234",
+            "implementable",
+            "beta",
+            "v1.24",
+            &[("alpha", "v1.22"), ("beta", "v1.24")],
+        ),
+        &["- beta in v1.24"],
+        None,
+    );
+    s.write(
+        "keps/prod-readiness/sig-node/1234.yaml",
+        "kep-number: 1234\nalpha:\n  approver: \"@wojtek-t\"\nbeta:\n  approver: \"@wojtek-t\"\n",
+    );
+    s.change(
+        &kep_yaml(
+            "1234",
+            "implementable",
+            "beta",
+            "v1.24",
+            &[("alpha", "v1.22"), ("beta", "v1.24")],
+        ),
+        &[],
+        &["- beta in v1.24"],
+    );
+    let (ok, err) = s.push();
+    assert!(ok, "{err}");
+    let before = s.main();
+    // Stable with no stable approval, latest-milestone set back before PRR.
+    s.change(
+        &kep_yaml(
+            "1234",
+            "implementable",
+            "stable",
+            "v1.20",
+            &[("alpha", "v1.22"), ("beta", "v1.24")],
+        ),
+        &["GA answers."],
+        &["- beta in v1.24", "- stable"],
+    );
+    let (ok, err) = s.push();
+    assert!(!ok, "pushed: {err}");
+    assert!(
+        err.contains("remote: error[prr-approval]: KEP-1234") && err.contains("no approver for stage stable"),
+        "{err}"
+    );
+    assert_eq!(s.main(), before, "main moved");
+}
