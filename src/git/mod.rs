@@ -139,27 +139,58 @@ impl Objects<'_> {
 
     /// The id and mode of the entry at `path` below `tree`.
     pub fn entry_at(&self, tree: ObjectId, path: &[&str]) -> Result<Option<(ObjectId, gix::objs::tree::EntryMode)>> {
-        let mut buf = Vec::new();
         let mut current = tree;
         for (i, name) in path.iter().enumerate() {
-            let mut found = None;
-            for entry in self
-                .find_tree_iter(&current, &mut buf)
-                .with_context(|| format!("cannot read tree {current}"))?
-            {
-                let entry = entry.with_context(|| format!("tree {current} is corrupt"))?;
-                if entry.filename.as_bytes() == name.as_bytes() {
-                    found = Some((entry.oid.to_owned(), entry.mode));
-                    break;
-                }
-            }
-            match found {
+            match self.child(current, name)? {
                 Some((id, mode)) if i + 1 == path.len() => return Ok(Some((id, mode))),
                 Some((id, mode)) if mode.is_tree() => current = id,
                 _ => return Ok(None),
             }
         }
         Ok(None)
+    }
+
+    /// The entry `name` of tree `tree`. A large tree (a group directory holding thousands of
+    /// KEPs) is indexed once and kept for a while, so that looking up each of its KEPs stays
+    /// linear in their number rather than quadratic.
+    fn child(&self, tree: ObjectId, name: &str) -> Result<Option<(ObjectId, gix::objs::tree::EntryMode)>> {
+        type Index = std::rc::Rc<std::collections::HashMap<Vec<u8>, (ObjectId, gix::objs::tree::EntryMode)>>;
+        const INDEXED_FROM: usize = 256;
+        const KEPT: usize = 8;
+        thread_local! {
+            static INDEXES: std::cell::RefCell<std::collections::VecDeque<(ObjectId, Index)>> =
+                const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+        }
+        if let Some(index) = INDEXES.with_borrow(|c| c.iter().find(|(id, _)| *id == tree).map(|(_, i)| i.clone())) {
+            return Ok(index.get(name.as_bytes()).copied());
+        }
+        let mut buf = Vec::new();
+        let mut found = None;
+        let mut count = 0usize;
+        for entry in self
+            .find_tree_iter(&tree, &mut buf)
+            .with_context(|| format!("cannot read tree {tree}"))?
+        {
+            let entry = entry.with_context(|| format!("tree {tree} is corrupt"))?;
+            count += 1;
+            if found.is_none() && entry.filename.as_bytes() == name.as_bytes() {
+                found = Some((entry.oid.to_owned(), entry.mode));
+            }
+        }
+        if count >= INDEXED_FROM {
+            let mut index = std::collections::HashMap::with_capacity(count);
+            for entry in self.find_tree_iter(&tree, &mut buf)? {
+                let entry = entry.with_context(|| format!("tree {tree} is corrupt"))?;
+                index.insert(entry.filename.as_bytes().to_vec(), (entry.oid.to_owned(), entry.mode));
+            }
+            INDEXES.with_borrow_mut(|c| {
+                if c.len() == KEPT {
+                    c.pop_front();
+                }
+                c.push_back((tree, std::rc::Rc::new(index)));
+            });
+        }
+        Ok(found)
     }
 
     /// The entry at `path` below `tree`, following a symbolic link in its last component to what
