@@ -268,10 +268,15 @@ fn several_refs_new_deleted_forced_and_unchecked_branches() {
     let (ok, err) = s.push(&["--force", "origin", "HEAD:main"], &[]);
     assert!(!ok && err.contains("error[implementation-history]"), "{err}");
     assert_eq!(s.server_ref("main").as_deref(), Some(good.as_str()));
+    // It is also judged against the tip it replaces: dropping the beta graduation is a change.
     git_in(&s.work, &["reset", "-q", "--hard", &format!("{good}~1")]);
-    s.commit("rewrite: nothing to judge");
+    s.commit("rewrite: drops the graduation");
     let (ok, err) = s.push(&["--force", "origin", "HEAD:main"], &[]);
-    assert!(ok, "{err}");
+    assert!(!ok && err.contains("error[implementation-history]"), "{err}");
+    assert!(err.contains("the tip this force-push replaces"), "{err}");
+    s.good_commit();
+    let (ok, err) = s.push(&["--force", "origin", "HEAD:main"], &[]);
+    assert!(ok, "a rewrite keeping what it replaces: {err}");
 }
 
 #[test]
@@ -309,6 +314,8 @@ fn bypass_is_honoured_only_for_listed_users() {
     let s = Server::new();
     s.server_config("receive.advertisePushOptions", "true");
     s.server_config("kepguard.bypassUser", "alice");
+    // KEPGUARD_USER names the user only where the admin trusts the front end setting it.
+    s.server_config("kepguard.trustUserEnv", "true");
     s.bad_commit();
     let opt = "kepguard.bypass=hotfix for v1.31";
     let (ok, err) = s.push(&["-o", opt, "origin", "HEAD:main"], &[("KEPGUARD_USER", "bob")]);
@@ -480,6 +487,7 @@ fn a_thousand_corpus_commits_pushed_onto_the_history_before_them() {
     for mode in ["net", "each"] {
         git_in(&server, &["config", "kepguard.mode", mode]);
         git_in(&server, &["config", "kepguard.bypassUser", "ci"]);
+        git_in(&server, &["config", "kepguard.trustUserEnv", "true"]);
         git_in(&server, &["config", "receive.advertisePushOptions", "true"]);
         let started = Instant::now();
         // The bypass lets the push land whatever the history holds, and reports what it let through.
@@ -501,16 +509,22 @@ fn a_thousand_corpus_commits_pushed_onto_the_history_before_them() {
             "1,000-commit push ({mode}): git push took {:?} in all",
             started.elapsed()
         );
-        git_in(
+        // Rewinding is judged against the tip it replaces (a thousand commits of KEP changes
+        // undone), so it takes a bypass too.
+        let out = git_out(
             &source,
             &[
                 "push",
                 "-q",
                 "-f",
+                "-o",
+                "kepguard.bypass=rewinding the measurement",
                 server.to_str().unwrap(),
                 &format!("{base}:refs/heads/master"),
             ],
+            &[("KEPGUARD_USER", "ci")],
         );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     // Without a bypass, the net change of the 1,000 commits is judged, with the hook's own time.
     git_in(&server, &["config", "kepguard.mode", "net"]);

@@ -18,9 +18,15 @@ use crate::finding::{Report, Severity};
 use crate::git::quarantine::Layered;
 use crate::git::{self, Objects, Repo, walk};
 use crate::policy::Policy;
+use crate::report::human::clean;
 
-/// Environment variables naming the pushing user, by platform.
-pub const USER_VARIABLES: [&str; 4] = ["GITHUB_USER_LOGIN", "GL_USERNAME", "GITEA_PUSHER_NAME", "KEPGUARD_USER"];
+/// Environment variables the hosting platform sets to the authenticated pushing user. The first
+/// one set decides, even when empty: an empty value means the platform vouches for nobody.
+pub const USER_VARIABLES: [&str; 3] = ["GITHUB_USER_LOGIN", "GL_USERNAME", "GITEA_PUSHER_NAME"];
+
+/// A front end's own user variable: anyone able to set a push's environment could set it, so it
+/// counts only where the admin says the front end sets it (`kepguard.trustUserEnv=true`).
+pub const OWN_USER_VARIABLE: &str = "KEPGUARD_USER";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -38,11 +44,16 @@ pub struct Settings {
     pub timeout: Duration,
     pub accept_on_timeout: bool,
     pub bypass_users: Vec<String>,
+    /// Whether `KEPGUARD_USER` names the pushing user.
+    pub trust_user_env: bool,
+    /// Where honoured bypasses are recorded, one JSON line each.
+    pub bypass_log: Option<PathBuf>,
 }
 
 impl Settings {
     /// Reads the `kepguard.*` keys of the repository's config.
     pub fn read(repo: &gix::Repository) -> Result<Settings> {
+        let git_dir = repo.git_dir();
         let config = repo.config_snapshot();
         let file = config.plumbing();
         let values = |key: &str| -> Vec<String> {
@@ -72,23 +83,38 @@ impl Settings {
             Some("accept") => true,
             Some(other) => bail!("kepguard.onTimeout is `{other}`: use `reject` or `accept`"),
         };
+        let trust_user_env = match last("kepguard.trustUserEnv").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => bail!("kepguard.trustUserEnv is `{other}`: use `true` or `false`"),
+        };
+        let bypass_log = match last("kepguard.bypassLog") {
+            None => None,
+            Some(p) if p.is_empty() => {
+                bail!("kepguard.bypassLog is empty: name a file outside the repository's objects")
+            }
+            Some(p) => Some(bypass_log_path(git_dir, Path::new(&p))?),
+        };
         Ok(Settings {
             refs: values("kepguard.ref").into_iter().filter(|r| !r.is_empty()).collect(),
             mode,
             timeout,
             accept_on_timeout,
             bypass_users: values("kepguard.bypassUser"),
+            trust_user_env,
+            bypass_log,
         })
     }
 
     /// Whether ref `name` is checked. A pattern starting with `refs/` matches the full name;
-    /// another matches a branch name (`refs/heads/` stripped).
-    pub fn checks(&self, name: &str, default_branch: Option<&str>) -> bool {
+    /// another matches a branch name (`refs/heads/` stripped). Without patterns, the default
+    /// branches (see [`default_branches`]) are checked.
+    pub fn checks(&self, name: &str, defaults: &[String]) -> bool {
         if name.starts_with("refs/tags/") {
             return false;
         }
         if self.refs.is_empty() {
-            return Some(name) == default_branch;
+            return defaults.iter().any(|d| d == name);
         }
         self.refs.iter().any(|pattern| {
             let value = if pattern.starts_with("refs/") {
@@ -103,6 +129,30 @@ impl Settings {
             )
         })
     }
+}
+
+/// The bypass log's path (relative: to the git dir), refused inside the git dir's `objects/` or
+/// `refs/`: git would take a file there for repository data, and a push could then carry it.
+fn bypass_log_path(git_dir: &Path, value: &Path) -> Result<PathBuf> {
+    let path = git_dir.join(value);
+    // The file may not exist yet; its directory must, for it to be written.
+    let resolved = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(file)) => dir
+            .canonicalize()
+            .map(|d| d.join(file))
+            .unwrap_or_else(|_| path.clone()),
+        _ => bail!("kepguard.bypassLog `{}` does not name a file", value.display()),
+    };
+    let git_dir = git_dir.canonicalize().unwrap_or_else(|_| git_dir.to_owned());
+    for inside in ["objects", "refs"] {
+        if resolved.starts_with(git_dir.join(inside)) {
+            bail!(
+                "kepguard.bypassLog `{}` is inside the repository's {inside}/: put it outside the objects and refs",
+                value.display()
+            );
+        }
+    }
+    Ok(path)
 }
 
 /// One line of pre-receive input. A zero id is `None`.
@@ -149,7 +199,7 @@ pub fn bypass(settings: &Settings, push_options: &[String], user: Option<&str>) 
     match user {
         _ if reason.is_empty() => Bypass::Refused("a bypass needs a reason: -o kepguard.bypass=\"<reason>\"".into()),
         None => Bypass::Refused(format!(
-            "the pushing user is unknown (none of {} is set)",
+            "the pushing user is unknown (none of {} names one; {OWN_USER_VARIABLE} counts only with kepguard.trustUserEnv=true)",
             USER_VARIABLES.join(", ")
         )),
         Some(u) if !settings.bypass_users.iter().any(|b| b == u) => {
@@ -172,10 +222,17 @@ fn push_options() -> Vec<String> {
         .collect()
 }
 
-fn pushing_user() -> Option<String> {
-    USER_VARIABLES
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+/// The user the server vouches for. The first platform variable set decides, even when empty, so
+/// that an empty one cannot fall through to a variable the pusher might control.
+fn pushing_user(settings: &Settings) -> Option<String> {
+    let value = |k: &str| std::env::var_os(k).map(|v| v.into_string().ok().filter(|v| !v.trim().is_empty()));
+    if let Some(user) = USER_VARIABLES.iter().find_map(|k| value(k)) {
+        return user;
+    }
+    if settings.trust_user_env {
+        return value(OWN_USER_VARIABLE).flatten();
+    }
+    None
 }
 
 /// Runs the hook on `input` (its stdin) for the repository at `git_dir`.
@@ -200,7 +257,7 @@ fn gate(git_dir: &Path, input: &str, start: Instant, prefix: &str) -> Result<Exi
     let updates = parse_updates(input)?;
     let repo = Repo::open(git_dir)?;
     let settings = Settings::read(&repo.repo)?;
-    let bypass = bypass(&settings, &push_options(), pushing_user().as_deref());
+    let bypass = bypass(&settings, &push_options(), pushing_user(&settings).as_deref());
     if let Bypass::Refused(why) = &bypass {
         say(&prefixed(
             &format!("kepguard: bypass refused: {why}; checking the push as usual"),
@@ -230,31 +287,51 @@ fn gate(git_dir: &Path, input: &str, start: Instant, prefix: &str) -> Result<Exi
         .map(|(_, result)| result);
     let ms = start.elapsed().as_millis();
 
+    if let Some(Ok(o)) = &outcome
+        && let Some(warning) = &o.unmatched
+    {
+        say(&prefixed(&format!("kepguard: warning: {warning}"), prefix));
+    }
+
     if let Bypass::Honoured { user, reason } = &bypass {
+        let (user, reason) = (clean(user), clean(reason));
         let let_through = match &outcome {
             Some(Ok(o)) if o.report.findings.is_empty() => "no findings".to_owned(),
             Some(Ok(o)) => o
                 .report
                 .findings
                 .iter()
-                .map(|f| {
-                    format!(
-                        "{} on {} ({})",
-                        f.rule,
-                        crate::report::human::clean(&f.kep),
-                        &f.commit.to_string()[..12]
-                    )
-                })
+                .map(|f| format!("{} on {} ({})", f.rule, clean(&f.kep), &f.commit.to_string()[..12]))
                 .collect::<Vec<_>>()
                 .join(", "),
-            Some(Err(e)) => format!("an unchecked push (the check failed: {e})"),
+            Some(Err(e)) => format!("an unchecked push (the check failed: {})", clean(&e.to_string())),
             None => "an unchecked push (the check timed out)".to_owned(),
         };
-        say(&prefixed(
-            &format!("kepguard: bypass by `{user}` (reason: \"{reason}\") let through: {let_through} ({ms} ms)"),
-            prefix,
-        ));
-        return Ok(ExitCode::SUCCESS);
+        let recorded = match &settings.bypass_log {
+            None => Ok(" (not recorded: kepguard.bypassLog is not set)".to_owned()),
+            Some(path) => record_bypass(path, &bypass, &updates, &outcome)
+                .map(|()| String::new())
+                .with_context(|| format!("cannot append to kepguard.bypassLog {}", path.display())),
+        };
+        match recorded {
+            Ok(note) => {
+                say(&prefixed(
+                    &format!(
+                        "kepguard: bypass by `{user}` (reason: \"{reason}\") let through: {let_through} ({ms} ms){note}"
+                    ),
+                    prefix,
+                ));
+                return Ok(ExitCode::SUCCESS);
+            }
+            // The admin asked for a record of every bypass: without one, there is no bypass.
+            Err(e) => say(&prefixed(
+                &format!(
+                    "kepguard: bypass refused: {}; checking the push as usual",
+                    crate::cli::one_line(&e)
+                ),
+                prefix,
+            )),
+        }
     }
 
     let Some(outcome) = outcome else {
@@ -309,6 +386,69 @@ fn gate(git_dir: &Path, input: &str, start: Instant, prefix: &str) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// Appends one JSON line for an honoured bypass to `path`, in one write so that concurrent pushes
+/// do not interleave their lines.
+fn record_bypass(path: &Path, bypass: &Bypass, updates: &[Update], outcome: &Option<Result<Outcome>>) -> Result<()> {
+    use std::io::Write;
+    let Bypass::Honoured { user, reason } = bypass else {
+        return Ok(());
+    };
+    let (check, findings) = match outcome {
+        Some(Ok(o)) => (
+            "done".to_owned(),
+            o.report
+                .findings
+                .iter()
+                .map(|f| serde_json::json!({ "rule": f.rule, "kep": f.kep, "message": f.message() }))
+                .collect(),
+        ),
+        Some(Err(e)) => (format!("failed: {e}"), Vec::new()),
+        None => ("timed out".to_owned(), Vec::new()),
+    };
+    let entry = serde_json::json!({
+        "time": utc_now(),
+        "user": user,
+        "refs": updates.iter().map(|u| serde_json::json!({
+            "ref": u.name,
+            "old": u.old.map(|id| id.to_string()),
+            "new": u.new.map(|id| id.to_string()),
+        })).collect::<Vec<_>>(),
+        "reason": reason,
+        "check": check,
+        "findings": findings,
+    });
+    let mut line = serde_json::to_vec(&entry)?;
+    line.push(b'\n');
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(&line)?;
+    file.sync_data()?;
+    Ok(())
+}
+
+/// The current time as RFC 3339 UTC, to the second.
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -316,6 +456,64 @@ fn plural(n: usize) -> &'static str {
 struct Outcome {
     report: Report,
     refs_checked: usize,
+    /// Why no ref is checked, when none is: said on every push until the config is fixed.
+    unmatched: Option<String>,
+}
+
+/// The branches checked without `kepguard.ref`: the one HEAD names, and while it does not exist,
+/// `main` and `master` too (a plain `git init --bare` names `master` whatever the team pushes).
+/// Also the branch whose tip is the default policy's source, when one exists.
+fn default_branches(repo: &gix::Repository) -> (Vec<String>, Option<ObjectId>) {
+    let head = repo.head_name().ok().flatten().map(|n| n.as_bstr().to_string());
+    if let Some(head) = &head
+        && let Some(tip) = git::reference_commit(repo, head)
+    {
+        return (vec![head.clone()], Some(tip));
+    }
+    let mut names: Vec<String> = head.into_iter().collect();
+    for fallback in ["refs/heads/main", "refs/heads/master"] {
+        if !names.iter().any(|n| n == fallback) {
+            names.push(fallback.to_owned());
+        }
+    }
+    let tip = names.iter().find_map(|n| git::reference_commit(repo, n));
+    (names, tip)
+}
+
+/// Whether ref `name` is checked: by its own name or, for a symbolic ref, by any ref it points
+/// through (an alias of a checked branch updates that branch).
+fn is_checked(repo: &gix::Repository, settings: &Settings, defaults: &[String], name: &str) -> bool {
+    let mut name = name.to_owned();
+    // A bounded walk: git itself gives up on symbolic refs nested deeper than 5.
+    for _ in 0..6 {
+        if settings.checks(&name, defaults) {
+            return true;
+        }
+        let target = match repo.try_find_reference(name.as_str()) {
+            Ok(Some(r)) => r.target().try_name().map(|t| t.as_bstr().to_string()),
+            _ => None,
+        };
+        match target {
+            Some(t) => name = t,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Adds to `report` the findings of `extra` it does not hold yet (same rule, KEP and title).
+fn absorb_new(report: &mut Report, extra: Report, note: &str) {
+    report.keps_checked += extra.keps_checked;
+    for mut finding in extra.findings {
+        let seen = report
+            .findings
+            .iter()
+            .any(|f| f.rule == finding.rule && f.kep == finding.kep && f.title == finding.title);
+        if !seen {
+            finding.notes.push(note.to_owned());
+            report.findings.push(finding);
+        }
+    }
 }
 
 fn check_updates(
@@ -326,22 +524,45 @@ fn check_updates(
 ) -> Result<Outcome> {
     let layered = Layered::new(repo, quarantine)?;
     let objects = Objects(&layered);
-    let default_branch = repo.head_name().ok().flatten().map(|n| n.as_bstr().to_string());
-    let default_tip = default_branch.as_deref().and_then(|n| git::reference_commit(repo, n));
+    let (defaults, default_tip) = default_branches(repo);
     // The policy of the default branch as it is before this push: a push cannot relax it.
     let policy = match default_tip {
         Some(tip) => Policy::at_commit(objects, tip)?,
         None => Policy::default(),
     };
-    let mut existing_tips: Option<Vec<ObjectId>> = None;
-    let mut report = Report::default();
-    let mut refs_checked = 0;
-
-    for update in updates {
-        let Some(new) = update.new else { continue };
-        if !settings.checks(&update.name, default_branch.as_deref()) {
+    // Vetted history: what the checked refs reached before this push. Commits reachable only from
+    // tags or unchecked branches were never checked, so they are checked when they reach a
+    // checked ref.
+    let mut vetted = Vec::new();
+    let mut any_checked_ref = false;
+    for reference in repo
+        .references()
+        .context("cannot list references")?
+        .all()
+        .context("cannot list references")?
+    {
+        let Ok(mut reference) = reference else { continue };
+        let name = reference.name().as_bstr().to_string();
+        if !is_checked(repo, settings, &defaults, &name) {
             continue;
         }
+        any_checked_ref = true;
+        if let Ok(commit) = reference.peel_to_commit() {
+            vetted.push(commit.id);
+        }
+    }
+    vetted.sort();
+    vetted.dedup();
+
+    let mut report = Report::default();
+    let mut refs_checked = 0;
+    let mut any_checked_update = false;
+    for update in updates {
+        if !is_checked(repo, settings, &defaults, &update.name) {
+            continue;
+        }
+        any_checked_update = true;
+        let Some(new) = update.new else { continue };
         refs_checked += 1;
         let before = report.findings.len();
         let base = match update.old.or(default_tip) {
@@ -351,20 +572,44 @@ fn check_updates(
         match (settings.mode, base) {
             (Mode::Net, Some(base)) => engine::check_against(objects, &policy, base, new, &mut report)?,
             _ => {
-                // Every commit that no existing ref reaches yet.
-                let hidden = match &existing_tips {
-                    Some(t) => t,
-                    None => existing_tips.insert(git::ref_tips(repo, None)?),
-                };
-                let commits = walk::commits(objects, new, hidden, false)?;
+                let commits = walk::commits(objects, new, &vetted, false)?;
                 report.absorb(engine::audit(&layered, &policy, &commits, &|| {})?);
             }
+        }
+        // A force-push replaces the old tip: what it undoes counts as well as what it adds.
+        if let Some(old) = update.old
+            && objects.merge_base(old, new)? != Some(old)
+        {
+            let mut replaced = Report::default();
+            engine::check_against(objects, &policy, old, new, &mut replaced)?;
+            absorb_new(
+                &mut report,
+                replaced,
+                &format!("compared with {old}, the tip this force-push replaces"),
+            );
         }
         for finding in &mut report.findings[before..] {
             finding.notes.insert(0, format!("pushed to {}", update.name));
         }
     }
-    Ok(Outcome { report, refs_checked })
+    let unmatched = (!any_checked_ref && !any_checked_update).then(|| {
+        if settings.refs.is_empty() {
+            format!(
+                "no ref is checked: none of {} exists or is pushed; set kepguard.ref to the branches to check",
+                defaults.join(", ")
+            )
+        } else {
+            format!(
+                "no ref is checked: no existing or pushed ref matches kepguard.ref ({})",
+                settings.refs.join(", ")
+            )
+        }
+    });
+    Ok(Outcome {
+        report,
+        refs_checked,
+        unmatched,
+    })
 }
 
 #[cfg(test)]
@@ -378,21 +623,24 @@ mod tests {
             timeout: Duration::from_secs(1),
             accept_on_timeout: false,
             bypass_users: users.iter().map(|s| s.to_string()).collect(),
+            trust_user_env: false,
+            bypass_log: None,
         }
     }
 
     #[test]
     fn ref_patterns_match_full_names_or_branch_names() {
         let s = settings(&["main", "release-*", "refs/heads/keps/*"], &[]);
-        assert!(s.checks("refs/heads/main", None));
-        assert!(s.checks("refs/heads/release-1.30", None));
-        assert!(s.checks("refs/heads/keps/x", None));
-        assert!(!s.checks("refs/heads/feature", None));
-        assert!(!s.checks("refs/heads/release-1/x", None));
-        assert!(!s.checks("refs/tags/main", None));
+        assert!(s.checks("refs/heads/main", &[]));
+        assert!(s.checks("refs/heads/release-1.30", &[]));
+        assert!(s.checks("refs/heads/keps/x", &[]));
+        assert!(!s.checks("refs/heads/feature", &[]));
+        assert!(!s.checks("refs/heads/release-1/x", &[]));
+        assert!(!s.checks("refs/tags/main", &[]));
         let default = settings(&[], &[]);
-        assert!(default.checks("refs/heads/trunk", Some("refs/heads/trunk")));
-        assert!(!default.checks("refs/heads/main", Some("refs/heads/trunk")));
+        let trunk = ["refs/heads/trunk".to_owned()];
+        assert!(default.checks("refs/heads/trunk", &trunk));
+        assert!(!default.checks("refs/heads/main", &trunk));
     }
 
     #[test]
