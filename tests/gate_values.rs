@@ -202,3 +202,53 @@ fn lowering_latest_milestone_does_not_waive_the_prr_approval() {
     );
     assert_eq!(s.main(), before, "main moved");
 }
+
+#[test]
+fn a_push_over_max_kep_changes_is_refused_whatever_on_timeout_says() {
+    let s = Server::new(
+        &kep_yaml("1234", "implementable", "alpha", "v1.31", &[("alpha", "v1.31")]),
+        &["- alpha in v1.31"],
+        None,
+    );
+    for (key, value) in [
+        ("kepguard.maxKepChanges", "3"),
+        ("kepguard.onTimeout", "accept"),
+        ("kepguard.timeout", "0.001"),
+    ] {
+        git_in(&s.bare, &["config", key, value]);
+    }
+    let before = s.main();
+    // Four new provisional KEPs: cheap to write, and each one work for the gate.
+    for n in 0..4 {
+        let dir = format!("keps/sig-node/{}-k{n}", 2000 + n);
+        s.write(
+            &format!("{dir}/kep.yaml"),
+            &kep_yaml(&(2000 + n).to_string(), "provisional", "alpha", "v1.31", &[]),
+        );
+        s.write(&format!("{dir}/README.md"), &readme("S.", &[], &["- new"]));
+    }
+    git_in(&s.work, &["add", "-A"]);
+    git_in(&s.work, &["commit", "-q", "-m", "four KEPs"]);
+    let (ok, err) = s.push();
+    assert!(!ok, "pushed: {err}");
+    assert!(
+        err.contains("the push changes 4 KEPs, more than kepguard.maxKepChanges (3)"),
+        "{err}"
+    );
+    assert_eq!(s.main(), before, "main moved");
+
+    // Within the limit, the deadline and onTimeout decide as before.
+    git_in(&s.bare, &["config", "kepguard.maxKepChanges", "4"]);
+    let (ok, err) = s.push();
+    assert!(ok, "{err}");
+    assert!(err.contains("onTimeout=accept"), "{err}");
+
+    git_in(&s.bare, &["config", "kepguard.maxKepChanges", "many"]);
+    s.change(
+        &kep_yaml("1234", "implementable", "alpha", "v1.31", &[("alpha", "v1.31")]),
+        &["x"],
+        &["- alpha in v1.31"],
+    );
+    let (ok, err) = s.push();
+    assert!(!ok && err.contains("kepguard.maxKepChanges is `many`"), "{err}");
+}

@@ -48,7 +48,14 @@ pub struct Settings {
     pub trust_user_env: bool,
     /// Where honoured bypasses are recorded, one JSON line each.
     pub bypass_log: Option<PathBuf>,
+    /// The most KEP changes one push may bring: a pusher must not be able to buy an
+    /// `onTimeout=accept` with work of their own making.
+    pub max_kep_changes: usize,
 }
+
+/// `kepguard.maxKepChanges` by default: far above any real change (the largest commit in
+/// kubernetes/enhancements' history touches under 200 KEPs), far below what outlasts a deadline.
+pub const MAX_KEP_CHANGES: usize = 5000;
 
 impl Settings {
     /// Reads the `kepguard.*` keys of the repository's config.
@@ -95,7 +102,16 @@ impl Settings {
             }
             Some(p) => Some(bypass_log_path(git_dir, Path::new(&p))?),
         };
+        let max_kep_changes = match last("kepguard.maxKepChanges") {
+            None => MAX_KEP_CHANGES,
+            Some(n) => n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| format!("kepguard.maxKepChanges is `{n}`: use a whole number, such as 5000"))?,
+        };
         Ok(Settings {
+            max_kep_changes,
             refs: values("kepguard.ref").into_iter().filter(|r| !r.is_empty()).collect(),
             mode,
             timeout,
@@ -269,6 +285,21 @@ fn gate(git_dir: &Path, input: &str, start: Instant, prefix: &str) -> Result<Exi
     let quarantine = std::env::var_os("GIT_QUARANTINE_PATH")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from);
+    // Counted before the deadline starts to matter: an oversized push is refused whatever
+    // `onTimeout` says (a listed bypass user still gets through, and is recorded below).
+    if !matches!(bypass, Bypass::Honoured { .. }) {
+        let count = kep_changes(&repo.repo, quarantine.as_deref(), &updates, &settings)?;
+        if count > settings.max_kep_changes {
+            say(&prefixed(
+                &format!(
+                    "kepguard: the push changes {count} KEPs, more than kepguard.maxKepChanges ({}); push rejected: split it, or ask an admin",
+                    settings.max_kep_changes
+                ),
+                prefix,
+            ));
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     let (tx, rx) = mpsc::channel();
     let shared = repo.repo.into_sync();
     let (worker_updates, worker_settings) = (updates.clone(), settings.clone());
@@ -516,6 +547,44 @@ fn absorb_new(report: &mut Report, extra: Report, note: &str) {
     }
 }
 
+/// How many KEPs the checked updates of a push change, each update's net change from what it
+/// would be compared with (its old tip, else the default branch; all of it for an unrelated one).
+fn kep_changes(
+    repo: &gix::Repository,
+    quarantine: Option<&Path>,
+    updates: &[Update],
+    settings: &Settings,
+) -> Result<usize> {
+    let layered = Layered::new(repo, quarantine)?;
+    let objects = Objects(&layered);
+    let (defaults, default_tip) = default_branches(repo);
+    let policy = match default_tip {
+        Some(tip) => Policy::at_commit(objects, tip).unwrap_or_default(),
+        None => Policy::default(),
+    };
+    let mut count = 0;
+    for update in updates {
+        let Some(new) = update.new else { continue };
+        if !is_checked(repo, settings, &defaults, &update.name) {
+            continue;
+        }
+        let old_tree = match update.old.or(default_tip) {
+            Some(base) => Some(objects.commit_tree(&base)?),
+            None => None,
+        };
+        let new_tree = objects.commit_tree(&new)?;
+        count += crate::git::changes::changed_keps(
+            objects,
+            &policy.layout,
+            old_tree,
+            new_tree,
+            &mut crate::git::changes::DiffState::default(),
+        )?
+        .len();
+    }
+    Ok(count)
+}
+
 fn check_updates(
     repo: &gix::Repository,
     quarantine: Option<&Path>,
@@ -622,6 +691,7 @@ mod tests {
             mode: Mode::Net,
             timeout: Duration::from_secs(1),
             accept_on_timeout: false,
+            max_kep_changes: MAX_KEP_CHANGES,
             bypass_users: users.iter().map(|s| s.to_string()).collect(),
             trust_user_env: false,
             bypass_log: None,
