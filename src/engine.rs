@@ -73,12 +73,70 @@ pub fn check_trees(
         };
         judge_kep(&cx, &mut findings)?;
     }
+    if policy.level(rules::policy_change::INFO.id) != Level::Off
+        && let Some(mut finding) = policy_finding(objects, commit, old_tree, new_tree)?
+    {
+        // A policy that does not parse stays an error whatever the level: it would stop every
+        // later check.
+        let severity = finding.severity;
+        policy.judge(&mut finding, None);
+        if severity == crate::finding::Severity::Error && finding.severity == crate::finding::Severity::Warning {
+            finding.severity = severity;
+        }
+        findings.push(finding);
+    }
     findings
         .sort_by(|a, b| (&a.location.path, a.rule, a.location.line).cmp(&(&b.location.path, b.rule, b.location.line)));
     report.keps_checked += changed.len();
     report.commits_checked += 1;
     report.findings.extend(findings);
     Ok(())
+}
+
+/// A finding of `policy-change` when the change touches the policy file: an error when the new
+/// policy does not parse, else a warning a reviewer must see (the pre-receive gate raises it).
+fn policy_finding(
+    objects: Objects<'_>,
+    commit: ObjectId,
+    old_tree: Option<ObjectId>,
+    new_tree: ObjectId,
+) -> Result<Option<Finding>> {
+    let file = crate::policy::FILE;
+    let entry = |tree: ObjectId| objects.entry_at(tree, &[file]);
+    let old = old_tree.map(entry).transpose()?.flatten();
+    let new = entry(new_tree)?;
+    if old == new {
+        return Ok(None);
+    }
+    let info = &rules::policy_change::INFO;
+    let mut finding = Finding {
+        rule: info.id,
+        severity: info.default_severity,
+        commit,
+        kep: file.to_owned(),
+        number: String::new(),
+        location: crate::finding::Location {
+            path: file.to_owned(),
+            line: None,
+            snippet: None,
+        },
+        title: match (old, new) {
+            (_, None) => format!("the change deletes the policy file {file}"),
+            (None, Some(_)) => format!("the change adds a policy file {file}"),
+            _ => format!("the change edits the policy file {file}"),
+        },
+        help: "it applies to later changes: review it as a change to what the gate blocks".into(),
+        notes: Vec::new(),
+    };
+    if new.is_some()
+        && let Some(text) = objects.file_text(new_tree, file)?
+        && let Err(e) = Policy::parse(&text, file)
+    {
+        finding.severity = crate::finding::Severity::Error;
+        finding.title = format!("the policy file does not parse: {e}");
+        finding.help = "fix it: every later check would stop on it".into();
+    }
+    Ok(Some(finding))
 }
 
 /// Runs the rules the policy enables on one KEP (in a tree, only those judging a KEP as it

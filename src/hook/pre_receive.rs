@@ -51,6 +51,10 @@ pub struct Settings {
     /// The most KEP changes one push may bring: a pusher must not be able to buy an
     /// `onTimeout=accept` with work of their own making.
     pub max_kep_changes: usize,
+    /// Users who may change the policy file on a checked ref.
+    pub policy_admins: Vec<String>,
+    /// A policy file on the server that wins over the repository's own.
+    pub policy_file: Option<PathBuf>,
 }
 
 /// `kepguard.maxKepChanges` by default: far above any real change (the largest commit in
@@ -110,8 +114,18 @@ impl Settings {
                 .filter(|n| *n > 0)
                 .with_context(|| format!("kepguard.maxKepChanges is `{n}`: use a whole number, such as 5000"))?,
         };
+        let policy_file = match last("kepguard.policy") {
+            None => None,
+            Some(p) if p.is_empty() => bail!("kepguard.policy is empty: name a policy file on the server"),
+            Some(p) => Some(git_dir.join(p)),
+        };
         Ok(Settings {
             max_kep_changes,
+            policy_admins: values("kepguard.policyAdmin")
+                .into_iter()
+                .filter(|u| !u.is_empty())
+                .collect(),
+            policy_file,
             refs: values("kepguard.ref").into_iter().filter(|r| !r.is_empty()).collect(),
             mode,
             timeout,
@@ -385,7 +399,11 @@ fn gate(git_dir: &Path, input: &str, start: Instant, prefix: &str) -> Result<Exi
             ExitCode::from(1)
         });
     };
-    let outcome = outcome?;
+    let mut outcome = outcome?;
+    for warning in &outcome.warnings {
+        say(&prefixed(&format!("kepguard: warning: {}", clean(warning)), prefix));
+    }
+    gate_policy_changes(&mut outcome.report, &settings, pushing_user(&settings).as_deref());
     let report = &outcome.report;
     if !report.findings.is_empty() {
         say(&diagnostics(report, false, prefix)?);
@@ -415,6 +433,29 @@ fn gate(git_dir: &Path, input: &str, start: Instant, prefix: &str) -> Result<Exi
         prefix,
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// A change to the policy file on a checked ref is an error unless a policy administrator pushes
+/// it: it decides what every later push may land.
+fn gate_policy_changes(report: &mut Report, settings: &Settings, user: Option<&str>) {
+    let admin = user.is_some_and(|u| settings.policy_admins.iter().any(|a| a == u));
+    for finding in report
+        .findings
+        .iter_mut()
+        .filter(|f| f.rule == crate::rules::policy_change::INFO.id && f.severity == Severity::Warning)
+    {
+        if admin {
+            finding.notes.push(format!(
+                "pushed by `{}`, a kepguard.policyAdmin",
+                clean(user.unwrap_or_default())
+            ));
+        } else {
+            finding.severity = Severity::Error;
+            finding.notes.push(
+                "only the users in the server's kepguard.policyAdmin may change the policy on a checked ref".into(),
+            );
+        }
+    }
 }
 
 /// Appends one JSON line for an honoured bypass to `path`, in one write so that concurrent pushes
@@ -489,6 +530,37 @@ struct Outcome {
     refs_checked: usize,
     /// Why no ref is checked, when none is: said on every push until the config is fixed.
     unmatched: Option<String>,
+    /// Other things the server admin should know, said on every push.
+    warnings: Vec<String>,
+}
+
+/// The policy that judges a push: the server's pinned file, else the default branch's as it is
+/// before the push (so a push cannot relax it). A default branch whose policy does not parse is
+/// judged by the built-in defaults, and says so, rather than refusing every push, the fix included.
+fn gate_policy(
+    objects: Objects<'_>,
+    settings: &Settings,
+    default_tip: Option<ObjectId>,
+    warnings: &mut Vec<String>,
+) -> Result<Policy> {
+    if let Some(path) = &settings.policy_file {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read kepguard.policy {}", path.display()))?;
+        return Policy::parse(&text, &path.display().to_string());
+    }
+    let Some(tip) = default_tip else {
+        return Ok(Policy::default());
+    };
+    Ok(match Policy::at_commit(objects, tip) {
+        Ok(policy) => policy,
+        Err(e) => {
+            warnings.push(format!(
+                "{}; judging with the built-in defaults until a policy administrator fixes it",
+                crate::cli::one_line(&e)
+            ));
+            Policy::default()
+        }
+    })
 }
 
 /// The branches checked without `kepguard.ref`: the one HEAD names, and while it does not exist,
@@ -594,11 +666,8 @@ fn check_updates(
     let layered = Layered::new(repo, quarantine)?;
     let objects = Objects(&layered);
     let (defaults, default_tip) = default_branches(repo);
-    // The policy of the default branch as it is before this push: a push cannot relax it.
-    let policy = match default_tip {
-        Some(tip) => Policy::at_commit(objects, tip)?,
-        None => Policy::default(),
-    };
+    let mut warnings = Vec::new();
+    let policy = gate_policy(objects, settings, default_tip, &mut warnings)?;
     // Vetted history: what the checked refs reached before this push. Commits reachable only from
     // tags or unchecked branches were never checked, so they are checked when they reach a
     // checked ref.
@@ -678,6 +747,7 @@ fn check_updates(
         report,
         refs_checked,
         unmatched,
+        warnings,
     })
 }
 
@@ -692,6 +762,8 @@ mod tests {
             timeout: Duration::from_secs(1),
             accept_on_timeout: false,
             max_kep_changes: MAX_KEP_CHANGES,
+            policy_admins: Vec::new(),
+            policy_file: None,
             bypass_users: users.iter().map(|s| s.to_string()).collect(),
             trust_user_env: false,
             bypass_log: None,

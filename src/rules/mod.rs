@@ -7,6 +7,7 @@ pub mod implementation_history;
 mod kep_metadata;
 mod kep_tree;
 mod milestone_monotonic;
+pub mod policy_change;
 mod prr_approval;
 mod prr_complete;
 mod prr_on_graduation;
@@ -123,6 +124,7 @@ pub static ALL: &[&dyn Rule] = &[
     &stage_skip::StageSkip,
     &file_too_large::FileTooLarge,
     &kep_tree::KepTree,
+    &policy_change::PolicyChange,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
