@@ -8,6 +8,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::engine;
+// Re-exported: `one_line` lived here before it had a module of its own.
+pub use crate::error::one_line;
 use crate::event::{self, Plan};
 use crate::finding::{Report, Severity};
 use crate::git::{Repo, walk};
@@ -576,24 +578,6 @@ pub fn fail_on_code(report: &Report, fail_on: FailOn) -> ExitCode {
         FailOn::Never => false,
     };
     ExitCode::from(u8::from(failed))
-}
-
-/// An error and its causes on one line, as every failure is reported. A cause whose text the line
-/// holds already (gix errors print their sources too) is left out. Causes may quote repository
-/// content (paths, revisions), so no control character reaches the terminal.
-pub fn one_line(e: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-        if text.is_empty() || line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    report::human::clean(&line)
 }
 
 fn explain(rule: Option<&str>) -> Result<ExitCode> {
