@@ -25,6 +25,10 @@ bool() {
 }
 bool annotations "${INPUT_ANNOTATIONS:-true}"
 bool summary "${INPUT_SUMMARY:-true}"
+# The path is echoed into $GITHUB_OUTPUT, where a line break would add outputs of its own.
+case "${INPUT_SARIF_FILE:-}" in
+*$'\n'* | *$'\r'*) fail "input \`sarif-file\` must be one line" ;;
+esac
 
 range_args=(--github)
 [ -z "${INPUT_BASE:-}" ] || range_args+=(--base "$INPUT_BASE")

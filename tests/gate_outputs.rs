@@ -4,6 +4,10 @@
 
 use std::path::Path;
 
+mod common;
+
+use common::{Repo, beta_yaml, kep_yaml, kepguard_env, readme};
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The hooks report errors through their own module, not the command line's: `src/hook/` names
@@ -15,4 +19,173 @@ fn hooks_do_not_depend_on_the_command_line_module() {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("crate::cli"), "{} uses crate::cli", path.display());
     }
+}
+
+/// A repository whose feature branch graduates the KEP in `dir` without an Implementation History
+/// entry (one error); returns it with (base, head).
+fn graduation_in(dir: &str) -> (Repo, String, String) {
+    let r = Repo::new();
+    r.kep(
+        dir,
+        &kep_yaml("1234", "implementable", "alpha", "v1.20", &[("alpha", "v1.20")]),
+        &readme("S.", &[], &["- a"]),
+    );
+    let base = r.commit("add");
+    r.kep(
+        dir,
+        &beta_yaml("1234", "v1.21"),
+        &readme("S.", &["Answered."], &["- a"]),
+    );
+    let head = r.commit("graduate without history");
+    (r, base, head)
+}
+
+fn run(r: &Repo, args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let out = kepguard_env(&r.dir, args, envs);
+    (
+        out.status.code().expect("exited"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Under GitHub Actions the human report cannot issue workflow commands (`##[add-mask]` is
+/// matched anywhere in a line): commands are stopped around it with a fresh token per run.
+#[test]
+fn the_human_report_stops_workflow_commands_under_actions() {
+    let (r, base, head) = graduation_in("keps/sig-node/1234-##[add-mask]frob ::error::fake");
+    let args = ["check", "--base", &base, "--head", &head, "--format", "human"];
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let (code, stdout, stderr) = run(&r, &args, &[("GITHUB_ACTIONS", "true")]);
+        assert_eq!(code, 1, "{stdout}{stderr}");
+        assert!(stdout.contains("##[add-mask]frob"), "{stdout}");
+        let lines: Vec<&str> = stdout.lines().collect();
+        let token = lines[0]
+            .strip_prefix("::stop-commands::")
+            .unwrap_or_else(|| panic!("{stdout}"));
+        assert!(token.len() >= 32, "{token}");
+        assert_eq!(lines.last().copied(), Some(format!("::{token}::").as_str()), "{stdout}");
+        let resumes = format!("::{token}::");
+        assert_eq!(stdout.matches(&resumes).count(), 1, "{stdout}");
+        tokens.push(token.to_owned());
+    }
+    assert_ne!(tokens[0], tokens[1], "a fresh token each run");
+
+    // Outside Actions, and in the other formats, nothing is added.
+    let (_, stdout, _) = run(&r, &args, &[("GITHUB_ACTIONS", "")]);
+    assert!(!stdout.contains("::stop-commands::"), "{stdout}");
+    let (_, stdout, _) = run(
+        &r,
+        &["check", "--base", &base, "--head", &head, "--format", "json"],
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    assert!(stdout.starts_with('{'), "{stdout}");
+}
+
+/// KEP directory names cannot add headings, HTML, links or rows to the job summary.
+#[test]
+fn the_summary_escapes_kep_text() {
+    let (r, base, head) = graduation_in(
+        "keps/sig-node/1234-x\n\n## kepguard: ✅ no findings\n\n<img src=x onerror=alert(1)> [a](b) `c` | d",
+    );
+    let summary = r.dir.parent().unwrap().join("summary.md");
+    let (code, stdout, stderr) = run(
+        &r,
+        &[
+            "check",
+            "--base",
+            &base,
+            "--head",
+            &head,
+            "--format",
+            "json",
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    let headings: Vec<&str> = md.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(
+        headings,
+        ["## kepguard: ❌ 1 error, 0 warnings", "### Per rule"],
+        "{md}"
+    );
+    assert!(!md.lines().any(|l| l.starts_with('<')), "{md}");
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| error ")).collect();
+    assert_eq!(rows.len(), 1, "{md}");
+    // Every cell of the row is one of the table's five: no pipe escapes its cell.
+    let row = rows[0].replace("\\|", "");
+    assert_eq!(row.matches('|').count(), 6, "{md}");
+    // Outside code spans (where Markdown and HTML are shown as written) no tag or link survives.
+    let outside_code: String = row.split('`').step_by(2).collect();
+    assert!(!outside_code.contains('<') && !outside_code.contains("]("), "{row}");
+}
+
+/// `--sarif-file`, `--summary` and `--github-output` do not write through a symbolic link the
+/// checked-out change may have planted, dangling or not.
+#[cfg(unix)]
+#[test]
+fn output_files_are_not_written_through_symbolic_links() {
+    let (r, base, head) = graduation_in("keps/sig-node/1234-frob");
+    let outside = r.dir.parent().unwrap().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    for flag in ["--sarif-file", "--summary", "--github-output"] {
+        for existing in [true, false] {
+            let target = outside.join(format!("{flag}-{existing}"));
+            if existing {
+                std::fs::write(&target, "precious\n").unwrap();
+            }
+            let link = r.dir.join("kepguard.out");
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            let (code, stdout, stderr) = run(
+                &r,
+                &[
+                    "check",
+                    "--base",
+                    &base,
+                    "--head",
+                    &head,
+                    "--format",
+                    "json",
+                    flag,
+                    "kepguard.out",
+                ],
+                &[],
+            );
+            assert_eq!(code, 2, "{flag}: {stdout}{stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+            assert!(stderr.contains("symbolic link"), "{stderr}");
+            match existing {
+                true => assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n", "{flag}"),
+                false => assert!(!target.exists(), "{flag} created {}", target.display()),
+            }
+        }
+    }
+    // A regular file is still appended to (the summary and output files GitHub provides).
+    let output = r.dir.parent().unwrap().join("github-output");
+    std::fs::write(&output, "before=1\n").unwrap();
+    let (code, _, stderr) = run(
+        &r,
+        &[
+            "check",
+            "--base",
+            &base,
+            "--head",
+            &head,
+            "--format",
+            "json",
+            "--github-output",
+            output.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "before=1\nerrors=1\nwarnings=0\n"
+    );
 }
