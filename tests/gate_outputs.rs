@@ -189,3 +189,112 @@ fn output_files_are_not_written_through_symbolic_links() {
         "before=1\nerrors=1\nwarnings=0\n"
     );
 }
+
+/// A temporary directory with a bare repository `server.git` in it.
+fn bare() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    common::git_in(tmp.path(), &["init", "-q", "--bare", "-b", "main", "server.git"]);
+    let dir = tmp.path().join("server.git");
+    (tmp, dir)
+}
+
+fn install(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let mut all = vec!["hook", "install"];
+    all.extend_from_slice(args);
+    let out = kepguard_env(dir, &all, envs);
+    (
+        out.status.code().expect("exited"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A `hooks/pre-receive` symbolic link is not written through (nor its target made executable),
+/// dangling or not, even with --force.
+#[cfg(unix)]
+#[test]
+fn install_refuses_a_hook_that_is_a_symbolic_link() {
+    let (tmp, server) = bare();
+    let target = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(server.join("hooks")).unwrap();
+    std::os::unix::fs::symlink(&target, server.join("hooks/pre-receive")).unwrap();
+    for force in [&[][..], &["--force"][..]] {
+        let mut args = vec!["--pre-receive", "--repo", "server.git"];
+        args.extend_from_slice(force);
+        let (code, stdout, stderr) = install(tmp.path(), &args, &[]);
+        assert_eq!(code, 2, "{stdout}{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("symbolic link"), "{stderr}");
+        assert!(!target.exists(), "the link's target was written");
+    }
+}
+
+/// A server repository's hook goes in its own hooks directory, whatever `core.hooksPath` the
+/// installing user's global config sets; the repository's own setting still counts.
+#[test]
+fn install_into_a_bare_repository_ignores_a_global_hooks_path() {
+    let (tmp, server) = bare();
+    let home = tmp.path().join("home");
+    let global_hooks = tmp.path().join("global-hooks");
+    std::fs::create_dir_all(&home).unwrap();
+    let gitconfig = home.join(".gitconfig");
+    std::fs::write(
+        &gitconfig,
+        format!("[core]\n\thooksPath = {}\n", global_hooks.display()),
+    )
+    .unwrap();
+    let envs = [
+        ("HOME", home.to_str().unwrap()),
+        ("GIT_CONFIG_GLOBAL", gitconfig.to_str().unwrap()),
+        ("XDG_CONFIG_HOME", home.to_str().unwrap()),
+    ];
+    let (code, stdout, stderr) = install(tmp.path(), &["--pre-receive", "--repo", "server.git"], &envs);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(server.join("hooks/pre-receive").exists(), "{stdout}");
+    assert!(!global_hooks.join("pre-receive").exists(), "{stdout}");
+    assert!(stdout.contains("core.hooksPath"), "it says so: {stdout}");
+
+    common::git_in(&server, &["config", "core.hooksPath", "custom"]);
+    let (code, stdout, stderr) = install(tmp.path(), &["--pre-receive", "--repo", "server.git"], &envs);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(server.join("custom/pre-receive").exists(), "{stdout}");
+}
+
+/// `--repo` naming a plain directory inside a repository does not install into the enclosing one.
+#[test]
+fn install_refuses_a_directory_that_is_not_a_repository() {
+    let r = Repo::new();
+    r.write("plain/file", "x\n");
+    let (code, stdout, stderr) = install(&r.dir, &["--pre-push", "--repo", "plain"], &[]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not a repository"), "{stderr}");
+    assert!(!r.dir.join(".git/hooks/pre-push").exists());
+    // The repository itself, named by its work tree or its git directory, is fine.
+    assert_eq!(install(&r.dir, &["--pre-push"], &[]).0, 0);
+    assert_eq!(install(&r.dir, &["--pre-push", "--repo", ".git"], &[]).0, 0);
+}
+
+/// `--force` keeps the hook it replaces, and says where.
+#[test]
+fn install_force_keeps_a_backup() {
+    let (tmp, server) = bare();
+    let hook = server.join("hooks/pre-receive");
+    std::fs::create_dir_all(server.join("hooks")).unwrap();
+    std::fs::write(&hook, "#!/bin/sh\necho mine\n").unwrap();
+    let (code, stdout, stderr) = install(tmp.path(), &["--pre-receive", "--repo", "server.git", "--force"], &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let backup = server.join("hooks/pre-receive.kepguard-backup");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), "#!/bin/sh\necho mine\n");
+    assert!(stdout.contains(&backup.display().to_string()), "{stdout}");
+    assert!(std::fs::read_to_string(&hook).unwrap().contains("kepguard"));
+
+    // A second replacement does not overwrite the first backup.
+    std::fs::write(&hook, "#!/bin/sh\necho other\n").unwrap();
+    let (code, stdout, _) = install(tmp.path(), &["--pre-receive", "--repo", "server.git", "--force"], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), "#!/bin/sh\necho mine\n");
+    let second = server.join("hooks/pre-receive.kepguard-backup.2");
+    assert_eq!(std::fs::read_to_string(&second).unwrap(), "#!/bin/sh\necho other\n");
+    assert!(stdout.contains(&second.display().to_string()), "{stdout}");
+}
