@@ -554,6 +554,7 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     if let Some(path) = &output.sarif_file {
         let mut sarif = Vec::new();
         report::render(report, Format::Sarif, false, &mut sarif)?;
+        refuse_links(path, "SARIF")?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
@@ -606,12 +607,7 @@ enum WriteMode {
 /// Writes `bytes` to `path`, never through a symbolic link: the path may lie in a checked-out
 /// change, which could plant a link to a file outside the workspace.
 fn write_file(path: &std::path::Path, what: &str, mode: WriteMode, bytes: &[u8]) -> Result<()> {
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        bail!(
-            "the {what} file {} is a symbolic link: kepguard does not write through one",
-            path.display()
-        );
-    }
+    refuse_links(path, what)?;
     let mut options = std::fs::OpenOptions::new();
     match mode {
         WriteMode::Append => options.append(true).create(true),
@@ -624,6 +620,25 @@ fn write_file(path: &std::path::Path, what: &str, mode: WriteMode, bytes: &[u8])
         .open(path)
         .and_then(|mut file| file.write_all(bytes))
         .with_context(|| format!("cannot write the {what} file {}", path.display()))
+}
+
+/// Refuses `path` when it is a symbolic link or, for a relative path (one inside the checkout, as
+/// a workflow names it), when any directory on the way is: a planted `out -> /etc` link would
+/// redirect `out/kepguard.sarif` as surely as a link in its place.
+fn refuse_links(path: &std::path::Path, what: &str) -> Result<()> {
+    let is_link = |p: &std::path::Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    let mut checked: Vec<&std::path::Path> = vec![path];
+    if path.is_relative() {
+        checked.extend(path.ancestors().skip(1).filter(|p| !p.as_os_str().is_empty()));
+    }
+    if let Some(link) = checked.into_iter().find(|p| is_link(p)) {
+        bail!(
+            "the {what} file {}: {} is a symbolic link, and kepguard does not write through one",
+            path.display(),
+            link.display()
+        );
+    }
+    Ok(())
 }
 
 /// The exit code for `report` under `--fail-on`.

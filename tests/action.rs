@@ -572,6 +572,24 @@ fn inputs_shape_the_outputs() {
     assert_eq!(o.status, 2, "{o:#?}");
 }
 
+/// A change that plants `kepguard.sarif` as a symbolic link cannot have the action overwrite (or
+/// upload) the file it points to.
+#[cfg(unix)]
+#[test]
+fn a_planted_sarif_link_is_not_written_through() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.feature, 0);
+    let outside = r.f.r.sibling("outside.txt");
+    std::fs::write(&outside, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&outside, ws.join("kepguard.sarif")).unwrap();
+    let runner = Runner::new(&ws, "pull_request", pull_request(&r.f));
+    let o = root_action(&runner, &[("sarif-file", "kepguard.sarif")]);
+    assert_eq!(o.status, 2, "{o:#?}");
+    assert!(o.stderr.contains("symbolic link"), "{o:#?}");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious\n");
+    assert_eq!(o.outputs["sarif-file"], "", "{o:#?}");
+}
+
 /// A line break in `sarif-file` or `version` would add lines to `$GITHUB_OUTPUT`, setting outputs
 /// (`errors=0`) a later step trusts: both inputs are refused before anything is written.
 #[test]

@@ -165,6 +165,30 @@ fn output_files_are_not_written_through_symbolic_links() {
             }
         }
     }
+    // Nor through a linked directory on the way of a relative path.
+    let dir_target = outside.join("dir");
+    std::fs::create_dir(&dir_target).unwrap();
+    std::os::unix::fs::symlink(&dir_target, r.dir.join("out")).unwrap();
+    for relative in ["out/kepguard.sarif", "out/new/kepguard.sarif"] {
+        let (code, stdout, stderr) = run(
+            &r,
+            &[
+                "check",
+                "--base",
+                &base,
+                "--head",
+                &head,
+                "--format",
+                "json",
+                "--sarif-file",
+                relative,
+            ],
+            &[],
+        );
+        assert_eq!((code, stderr.lines().count()), (2, 1), "{relative}: {stdout}{stderr}");
+        assert!(stderr.contains("symbolic link"), "{stderr}");
+        assert_eq!(std::fs::read_dir(&dir_target).unwrap().count(), 0, "{relative}");
+    }
     // A regular file is still appended to (the summary and output files GitHub provides).
     let output = r.dir.parent().unwrap().join("github-output");
     std::fs::write(&output, "before=1\n").unwrap();
