@@ -25,6 +25,10 @@ bool() {
 }
 bool annotations "${INPUT_ANNOTATIONS:-true}"
 bool summary "${INPUT_SUMMARY:-true}"
+# The path is echoed into $GITHUB_OUTPUT, where a line break would add outputs of its own.
+case "${INPUT_SARIF_FILE:-}" in
+*$'\n'* | *$'\r'*) fail "input \`sarif-file\` must be one line" ;;
+esac
 
 range_args=(--github)
 [ -z "${INPUT_BASE:-}" ] || range_args+=(--base "$INPUT_BASE")
@@ -86,14 +90,17 @@ if [ "${INPUT_SUMMARY:-true}" = true ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; the
     args+=(--summary "$GITHUB_STEP_SUMMARY")
 fi
 if [ -n "${INPUT_SARIF_FILE:-}" ]; then
+    # Given as written: kepguard refuses symbolic links on every step of a relative path, which
+    # lies in the checkout. The output is the absolute path.
+    args+=(--sarif-file "$INPUT_SARIF_FILE")
     sarif=$INPUT_SARIF_FILE
     [[ $sarif = /* ]] || sarif=$PWD/$sarif
-    args+=(--sarif-file "$sarif")
 fi
 
 status=0
 "$kepguard" "${args[@]}" || status=$?
-if [ -n "${sarif:-}" ] && [ -f "$sarif" ]; then
+# Exit code 2 is bad input, a refused path among it: whatever is there is not this run's SARIF.
+if [ -n "${sarif:-}" ] && [ "$status" -ne 2 ] && [ -f "$sarif" ] && [ ! -L "$sarif" ]; then
     echo "sarif-file=$sarif" >>"$output"
 fi
 exit "$status"

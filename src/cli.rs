@@ -8,6 +8,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::engine;
+// Re-exported: `one_line` lived here before it had a module of its own.
+pub use crate::error::one_line;
 use crate::event::{self, Plan};
 use crate::finding::{Report, Severity};
 use crate::git::{Repo, walk};
@@ -534,7 +536,12 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
 
 fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     if let Some(path) = &output.summary {
-        append(path, "summary", report::summary::markdown(report).as_bytes())?;
+        write_file(
+            path,
+            "summary",
+            WriteMode::Append,
+            report::summary::markdown(report).as_bytes(),
+        )?;
     }
     if let Some(path) = &output.github_output {
         let lines = format!(
@@ -542,30 +549,96 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
             report.count(Severity::Error),
             report.count(Severity::Warning)
         );
-        append(path, "GitHub output", lines.as_bytes())?;
+        write_file(path, "GitHub output", WriteMode::Append, lines.as_bytes())?;
     }
     if let Some(path) = &output.sarif_file {
         let mut sarif = Vec::new();
         report::render(report, Format::Sarif, false, &mut sarif)?;
+        refuse_links(path, "SARIF")?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        std::fs::write(path, sarif).with_context(|| format!("cannot write the SARIF file {}", path.display()))?;
+        write_file(path, "SARIF", WriteMode::Replace, &sarif)?;
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    // In an Actions log the runner parses `##[…]` anywhere in a line and `::…::` at its start, so KEP
+    // text in the human report could mask secrets or stop annotations: commands are off around it,
+    // under a token the text cannot know.
+    let token = (output.format == Format::Human && github_actions()).then(stop_commands_token);
+    if let Some(token) = &token {
+        writeln!(out, "::stop-commands::{token}").context("cannot write the report")?;
+    }
     report::render(report, output.format, output.color.enabled(), &mut out).context("cannot write the report")?;
+    if let Some(token) = &token {
+        writeln!(out, "::{token}::").context("cannot write the report")?;
+    }
     out.flush().ok();
     Ok(fail_on_code(report, output.fail_on))
 }
 
-fn append(path: &std::path::Path, what: &str, bytes: &[u8]) -> Result<()> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
+fn github_actions() -> bool {
+    std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
+}
+
+/// 128 unpredictable bits in hex, fresh per run. `RandomState` is keyed from the operating system's
+/// random source once per process, so hashing with it yields values nobody outside can predict.
+fn stop_commands_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let state = std::hash::RandomState::new();
+    let word = |salt: u64| {
+        let mut h = state.build_hasher();
+        h.write_u64(salt);
+        h.write_u32(std::process::id());
+        if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            h.write_u128(t.as_nanos());
+        }
+        h.finish()
+    };
+    format!("kepguard-{:016x}{:016x}", word(1), word(2))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WriteMode {
+    Append,
+    Replace,
+}
+
+/// Writes `bytes` to `path`, never through a symbolic link: the path may lie in a checked-out
+/// change, which could plant a link to a file outside the workspace.
+fn write_file(path: &std::path::Path, what: &str, mode: WriteMode, bytes: &[u8]) -> Result<()> {
+    refuse_links(path, what)?;
+    let mut options = std::fs::OpenOptions::new();
+    match mode {
+        WriteMode::Append => options.append(true).create(true),
+        WriteMode::Replace => options.write(true).create(true).truncate(true),
+    };
+    // And should a link appear after the check, opening fails rather than follow it.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    options
         .open(path)
         .and_then(|mut file| file.write_all(bytes))
         .with_context(|| format!("cannot write the {what} file {}", path.display()))
+}
+
+/// Refuses `path` when it is a symbolic link or, for a relative path (one inside the checkout, as
+/// a workflow names it), when any directory on the way is: a planted `out -> /etc` link would
+/// redirect `out/kepguard.sarif` as surely as a link in its place.
+fn refuse_links(path: &std::path::Path, what: &str) -> Result<()> {
+    let is_link = |p: &std::path::Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    let mut checked: Vec<&std::path::Path> = vec![path];
+    if path.is_relative() {
+        checked.extend(path.ancestors().skip(1).filter(|p| !p.as_os_str().is_empty()));
+    }
+    if let Some(link) = checked.into_iter().find(|p| is_link(p)) {
+        bail!(
+            "the {what} file {}: {} is a symbolic link, and kepguard does not write through one",
+            path.display(),
+            link.display()
+        );
+    }
+    Ok(())
 }
 
 /// The exit code for `report` under `--fail-on`.
@@ -576,24 +649,6 @@ pub fn fail_on_code(report: &Report, fail_on: FailOn) -> ExitCode {
         FailOn::Never => false,
     };
     ExitCode::from(u8::from(failed))
-}
-
-/// An error and its causes on one line, as every failure is reported. A cause whose text the line
-/// holds already (gix errors print their sources too) is left out. Causes may quote repository
-/// content (paths, revisions), so no control character reaches the terminal.
-pub fn one_line(e: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-        if text.is_empty() || line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    report::human::clean(&line)
 }
 
 fn explain(rule: Option<&str>) -> Result<ExitCode> {

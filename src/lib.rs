@@ -8,6 +8,7 @@ pub mod cli;
 pub mod date;
 pub mod demo;
 pub mod engine;
+pub mod error;
 pub mod event;
 pub mod finding;
 pub mod git;

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(|| kepguard::cli::run(cli)) {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
-            eprintln!("error: {}", kepguard::cli::one_line(&e));
+            eprintln!("error: {}", kepguard::error::one_line(&e));
             ExitCode::from(2)
         }
         Err(_) => ExitCode::from(2),

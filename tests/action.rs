@@ -28,8 +28,23 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// The workflow commands the runner would act on: lines starting `::`, except those between
+    /// `::stop-commands::TOKEN` and `::TOKEN::`.
     fn annotations(&self) -> Vec<&str> {
-        self.stdout.lines().filter(|l| l.starts_with("::")).collect()
+        let mut stopped: Option<String> = None;
+        let mut commands = Vec::new();
+        for line in self.stdout.lines() {
+            match &stopped {
+                Some(resume) if line == resume => stopped = None,
+                Some(_) => {}
+                None => match line.strip_prefix("::stop-commands::") {
+                    Some(token) => stopped = Some(format!("::{token}::")),
+                    None if line.starts_with("::") => commands.push(line),
+                    None => {}
+                },
+            }
+        }
+        commands
     }
 }
 
@@ -533,6 +548,11 @@ fn inputs_shape_the_outputs() {
     assert_eq!(o.status, 1, "{o:#?}");
     assert!(o.annotations().is_empty(), "{o:#?}");
     assert!(o.stdout.contains("error[implementation-history]"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("::stop-commands::"),
+        "KEP text cannot issue commands: {}",
+        o.stdout
+    );
     assert_eq!(o.summary, "");
 
     // fail-on warning fails on errors too; explicit base/head win over the event.
@@ -550,6 +570,53 @@ fn inputs_shape_the_outputs() {
     );
     let o = root_action(&runner, &[("fail-on", "sometimes")]);
     assert_eq!(o.status, 2, "{o:#?}");
+}
+
+/// A change that plants `kepguard.sarif` as a symbolic link cannot have the action overwrite (or
+/// upload) the file it points to.
+#[cfg(unix)]
+#[test]
+fn a_planted_sarif_link_is_not_written_through() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.feature, 0);
+    let outside = r.f.r.sibling("outside.txt");
+    std::fs::write(&outside, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&outside, ws.join("kepguard.sarif")).unwrap();
+    let runner = Runner::new(&ws, "pull_request", pull_request(&r.f));
+    let o = root_action(&runner, &[("sarif-file", "kepguard.sarif")]);
+    assert_eq!(o.status, 2, "{o:#?}");
+    assert!(o.stderr.contains("symbolic link"), "{o:#?}");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious\n");
+    assert_eq!(o.outputs["sarif-file"], "", "{o:#?}");
+}
+
+/// A line break in `sarif-file` or `version` would add lines to `$GITHUB_OUTPUT`, setting outputs
+/// (`errors=0`) a later step trusts: both inputs are refused before anything is written.
+#[test]
+fn inputs_cannot_add_outputs() {
+    let r = remote();
+    let ws = r.checkout("ws", &r.f.feature, 0);
+    let runner = Runner::new(&ws, "pull_request", pull_request(&r.f));
+    for sarif in ["x.sarif\nerrors=0", "x.sarif\rerrors=0"] {
+        let o = root_action(&runner, &[("sarif-file", sarif)]);
+        assert_eq!(o.status, 2, "{o:#?}");
+        assert!(
+            o.stdout
+                .contains("::error title=kepguard::input `sarif-file` must be one line"),
+            "{o:#?}"
+        );
+        assert_ne!(o.outputs["errors"], "0", "{o:#?}");
+    }
+    for version in ["0.1.0\nkey=evil", "../../x", "0.1.0\r"] {
+        let o = root_action(&runner, &[("version", version)]);
+        assert_eq!(o.status, 2, "{version:?}: {o:#?}");
+        assert!(
+            o.stdout
+                .contains("::error title=kepguard::input `version` must be a release version"),
+            "{o:#?}"
+        );
+        assert!(o.outputs.values().all(|v| !v.contains("evil")), "{o:#?}");
+    }
 }
 
 #[test]

@@ -20,6 +20,13 @@ version=${KEPGUARD_VERSION:-}
 version=${version#v}
 output=${GITHUB_OUTPUT:-/dev/null}
 
+# The version ends up in $GITHUB_OUTPUT, a path and a URL: a line break would add outputs, a slash
+# or `..` would leave the tool cache. Versions are made of these characters only.
+if [[ ! $version =~ ^[0-9A-Za-z.+_-]*$ ]] || [[ $version == *..* ]]; then
+    echo "::error title=kepguard::input \`version\` must be a release version such as 0.1.0"
+    exit 2
+fi
+
 die() {
     echo "kepguard install: $*" >&2
     exit 1

@@ -276,7 +276,7 @@ pub fn run(git_dir: &Path, input: &str) -> ExitCode {
     match gate(git_dir, input, start, prefix) {
         Ok(code) => code,
         Err(e) => {
-            let cause = crate::cli::one_line(&e);
+            let cause = crate::error::one_line(&e);
             say(&prefixed(&format!("kepguard: error: {cause}; push rejected"), prefix));
             ExitCode::from(2)
         }

@@ -81,20 +81,39 @@ pub fn markdown_capped(report: &Report, max: usize) -> String {
     md
 }
 
-/// Text safe inside a Markdown table cell: no line breaks, pipes or HTML.
+/// Text safe inside a Markdown table cell: KEP text (titles, directory names) is untrusted, so it
+/// cannot end the row, open a link or an image, or carry HTML. Line breaks and other controls
+/// become spaces; `&`, `<` and `>` become entities; other Markdown punctuation is backslash-escaped.
 fn cell(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+    let mut out = String::with_capacity(s.len());
+    for c in one_line(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '~' | '#' | '|' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
-/// A code span holding `s` (backticks inside become quotes: paths rarely have them).
+/// A code span holding `s`: on one line, backticks (which would close it) as quotes, and pipes
+/// escaped for the table (GitHub unescapes `\|` inside code spans in tables). Inside a code span
+/// Markdown and HTML are shown as text.
 fn code(s: &str) -> String {
-    format!("`{}`", s.replace('`', "'").replace('|', "\\|"))
+    format!("`{}`", one_line(s).replace('`', "'").replace('|', "\\|"))
+}
+
+/// `s` with every run of whitespace and control characters (line breaks included) as one space.
+fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -144,6 +163,15 @@ mod tests {
             "{md}"
         );
         assert!(markdown(&report(0, "")).contains("✅ no findings"));
+    }
+
+    #[test]
+    fn cells_and_code_spans_hold_text_only() {
+        assert_eq!(
+            cell("a\n## b [c](d) ![e](f) `g` *h* <i> $j$"),
+            r"a \#\# b \[c\]\(d\) \!\[e\]\(f\) \`g\` \*h\* &lt;i&gt; \$j\$"
+        );
+        assert_eq!(code("a\r\n`b` | c"), r"`a 'b' \| c`");
     }
 
     #[test]
