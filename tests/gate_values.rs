@@ -1,5 +1,6 @@
-//! A value the change itself sets never decides whether a rule applies: real `git push` into a
-//! bare repository with the pre-receive gate installed, the way the attacks were made.
+//! The gate cannot be talked round: a value the change itself sets never decides whether a rule
+//! applies, a push cannot buy an unchecked pass with its size, and the policy is gated. Real
+//! `git push` into a bare repository with the pre-receive gate installed, as the attacks were made.
 
 mod common;
 
@@ -251,4 +252,132 @@ fn a_push_over_max_kep_changes_is_refused_whatever_on_timeout_says() {
     );
     let (ok, err) = s.push();
     assert!(!ok && err.contains("kepguard.maxKepChanges is `many`"), "{err}");
+}
+
+/// Pushes HEAD to main with `envs`.
+fn push_as(s: &Server, envs: &[(&str, &str)]) -> (bool, String) {
+    let out = git_out(&s.work, &["push", "origin", "HEAD:main"], envs);
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn commit_file(s: &Server, path: &str, text: &str) {
+    s.write(path, text);
+    git_in(&s.work, &["add", "-A"]);
+    git_in(&s.work, &["commit", "-q", "-m", "policy"]);
+}
+
+#[test]
+fn a_policy_change_is_refused_unless_a_policy_admin_pushes_it() {
+    let s = Server::new(
+        &kep_yaml("1234", "implementable", "alpha", "v1.31", &[("alpha", "v1.31")]),
+        &["- alpha in v1.31"],
+        None,
+    );
+    git_in(&s.bare, &["config", "kepguard.policyAdmin", "alice"]);
+    let before = s.main();
+    // Push 1 of the attack: every rule off, no KEP touched.
+    let off = "rules:\n  implementation-history: {level: off}\n  stage-monotonic: {level: off}\n";
+    commit_file(&s, ".kepguard.yaml", off);
+    let (ok, err) = push_as(&s, &[("GL_USERNAME", "mallory")]);
+    assert!(!ok, "pushed: {err}");
+    assert!(err.contains("remote: error[policy-change]"), "{err}");
+    assert!(err.contains("kepguard.policyAdmin"), "{err}");
+    assert_eq!(s.main(), before, "main moved");
+
+    // A policy administrator may; a policy that does not parse is refused even from one.
+    let (ok, err) = push_as(&s, &[("GL_USERNAME", "alice")]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("warning[policy-change]") && err.contains("a kepguard.policyAdmin"),
+        "{err}"
+    );
+    commit_file(&s, ".kepguard.yaml", "rulez: {}\n");
+    let (ok, err) = push_as(&s, &[("GL_USERNAME", "alice")]);
+    assert!(!ok, "pushed: {err}");
+    assert!(err.contains("the policy file does not parse"), "{err}");
+}
+
+#[test]
+fn a_broken_policy_on_the_server_is_judged_by_the_defaults_and_can_be_fixed() {
+    // The broken policy got in before the gate was installed.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let root = root.as_path();
+    git_in(root, &["init", "-q", "--bare", "-b", "main", "server.git"]);
+    git_in(root, &["clone", "-q", "server.git", "work"]);
+    let s = Server {
+        bare: root.join("server.git"),
+        work: root.join("work"),
+        _tmp: tmp,
+    };
+    s.write(".kepguard.yaml", "rulez: {}\n");
+    s.write("keps/prod-readiness/sig-node/1234.yaml", &prr_approval("1234"));
+    s.change(
+        &kep_yaml("1234", "implementable", "alpha", "v1.31", &[("alpha", "v1.31")]),
+        &[],
+        &["- alpha in v1.31"],
+    );
+    let (ok, err) = s.push();
+    assert!(ok, "{err}");
+    let out = kepguard_in(root, &["hook", "install", "--pre-receive", "--repo", "server.git"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    git_in(&s.bare, &["config", "kepguard.policyAdmin", "alice"]);
+
+    // A bad change is still refused, by the built-in defaults, and the push says why.
+    s.change(
+        &kep_yaml("1234", "implementable", "alpha", "v1.32", &[("alpha", "v1.31")]),
+        &[],
+        &["- alpha in v1.31"],
+    );
+    let (ok, err) = s.push();
+    assert!(!ok, "pushed: {err}");
+    assert!(err.contains("judging with the built-in defaults"), "{err}");
+    assert!(err.contains("remote: error[implementation-history]"), "{err}");
+    git_in(&s.work, &["reset", "-q", "--hard", "HEAD~1"]);
+    // The fix goes through.
+    commit_file(&s, ".kepguard.yaml", "trailers: false\n");
+    let (ok, err) = push_as(&s, &[("GL_USERNAME", "alice")]);
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn a_policy_pinned_on_the_server_wins_over_the_repositorys() {
+    let s = Server::new(
+        &kep_yaml("1234", "implementable", "alpha", "v1.31", &[("alpha", "v1.31")]),
+        &["- alpha in v1.31"],
+        Some("rules:\n  implementation-history: {level: off}\n"),
+    );
+    let pinned = s.bare.join("pinned.yaml");
+    std::fs::write(&pinned, "rules:\n  implementation-history: {level: error}\n").unwrap();
+    git_in(&s.bare, &["config", "kepguard.policy", pinned.to_str().unwrap()]);
+    s.change(
+        &kep_yaml("1234", "implementable", "alpha", "v1.32", &[("alpha", "v1.31")]),
+        &[],
+        &["- alpha in v1.31"],
+    );
+    let (ok, err) = s.push();
+    assert!(!ok, "pushed: {err}");
+    assert!(err.contains("remote: error[implementation-history]"), "{err}");
+}
+
+#[test]
+fn check_shows_a_policy_change_to_the_reviewer() {
+    let r = common::Repo::new();
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "implementable", "alpha", "v1.31", &[("alpha", "v1.31")]),
+        &readme("S.", &[], &["- alpha"]),
+    );
+    let base = r.commit("KEP");
+    r.write(".kepguard.yaml", "rules:\n  implementation-history: {level: off}\n");
+    r.commit("relax");
+    let (code, doc) = r.check_json(&base, "HEAD");
+    assert_eq!(code, 0, "{doc}");
+    let f = &doc["findings"][0];
+    assert_eq!(
+        (f["rule"].as_str(), f["severity"].as_str()),
+        (Some("policy-change"), Some("warning")),
+        "{doc}"
+    );
+    assert_eq!(f["path"], ".kepguard.yaml");
 }

@@ -372,7 +372,7 @@ fn gate(git_dir: &Path, input: &str, start: Instant, prefix: &str) -> Result<Exi
             Err(e) => say(&prefixed(
                 &format!(
                     "kepguard: bypass refused: {}; checking the push as usual",
-                    crate::cli::one_line(&e)
+                    crate::error::one_line(&e)
                 ),
                 prefix,
             )),
@@ -403,7 +403,9 @@ fn gate(git_dir: &Path, input: &str, start: Instant, prefix: &str) -> Result<Exi
     for warning in &outcome.warnings {
         say(&prefixed(&format!("kepguard: warning: {}", clean(warning)), prefix));
     }
-    gate_policy_changes(&mut outcome.report, &settings, pushing_user(&settings).as_deref());
+    if !outcome.bootstrap {
+        gate_policy_changes(&mut outcome.report, &settings, pushing_user(&settings).as_deref());
+    }
     let report = &outcome.report;
     if !report.findings.is_empty() {
         say(&diagnostics(report, false, prefix)?);
@@ -532,6 +534,8 @@ struct Outcome {
     unmatched: Option<String>,
     /// Other things the server admin should know, said on every push.
     warnings: Vec<String>,
+    /// Whether the default branch does not exist yet: the first push brings the first policy.
+    bootstrap: bool,
 }
 
 /// The policy that judges a push: the server's pinned file, else the default branch's as it is
@@ -556,7 +560,7 @@ fn gate_policy(
         Err(e) => {
             warnings.push(format!(
                 "{}; judging with the built-in defaults until a policy administrator fixes it",
-                crate::cli::one_line(&e)
+                crate::error::one_line(&e)
             ));
             Policy::default()
         }
@@ -748,6 +752,7 @@ fn check_updates(
         refs_checked,
         unmatched,
         warnings,
+        bootstrap: default_tip.is_none(),
     })
 }
 
