@@ -687,15 +687,35 @@ fn publish_release(dir: &Path, version: &str, checksum: Option<&str>) -> String 
                 .to_owned()
         }
     };
-    std::fs::write(release.join(format!("{archive}.sha256")), format!("{sum}  {archive}\n")).unwrap();
+    // What the action pins: the archive and the binary in it, in a checksums file the test names.
+    let binary = Command::new("sha256sum")
+        .arg(staging.join("kepguard"))
+        .output()
+        .unwrap();
+    let binary = String::from_utf8(binary.stdout).unwrap();
+    let binary = binary.split_whitespace().next().unwrap();
+    std::fs::write(
+        dir.join("checksums.txt"),
+        format!("{sum}  {archive}\n{binary}  {archive}:kepguard\n"),
+    )
+    .unwrap();
     format!("file://{}", dir.display())
+}
+
+/// A runner whose installs come from the release mirror `url` under `releases`, pinned by its
+/// checksums file.
+fn release_runner(tmp: &Path, releases: &Path, url: &str) -> Runner {
+    Runner::new(tmp, "push", json!({}))
+        .env("KEPGUARD_RELEASES_URL", url)
+        .env("KEPGUARD_CHECKSUMS", releases.join("checksums.txt").to_str().unwrap())
 }
 
 #[test]
 fn install_downloads_a_verified_release_and_reuses_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let url = publish_release(&tmp.path().join("releases"), "9.9.9", None);
-    let runner = Runner::new(tmp.path(), "push", json!({})).env("KEPGUARD_RELEASES_URL", &url);
+    let releases = tmp.path().join("releases");
+    let url = publish_release(&releases, "9.9.9", None);
+    let runner = release_runner(tmp.path(), &releases, &url);
     let o = install_action(&runner, "v9.9.9");
     assert_eq!(o.status, 0, "{o:#?}");
     let path = PathBuf::from(&o.outputs["path"]);
@@ -712,26 +732,59 @@ fn install_downloads_a_verified_release_and_reuses_it() {
         "{o:#?}"
     );
     assert!(o.stdout.contains("found kepguard"), "{}", o.stdout);
+
+    // A cached binary that is not the pinned one (another job wrote the cache) is replaced.
+    std::fs::write(&path, "#!/bin/sh\necho kepguard 6.6.6\n").unwrap();
+    let o = install_action(&runner, "9.9.9");
+    assert_eq!(o.status, 0, "{o:#?}");
+    assert!(o.stdout.contains("is not the binary this action pins"), "{}", o.stdout);
+    let version = Command::new(&path).arg("--version").output().unwrap();
+    assert!(!String::from_utf8_lossy(&version.stdout).contains("6.6.6"));
+}
+
+#[test]
+fn install_trusts_only_what_the_action_pins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let releases = tmp.path().join("releases");
+    let url = publish_release(&releases, "9.9.9", None);
+    // The server's own checksum says nothing: a version the action does not pin is refused.
+    let o = install_action(
+        &release_runner(tmp.path(), &tmp.path().join("elsewhere"), &url),
+        "9.9.9",
+    );
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert!(o.stdout.contains("pins no SHA-256"), "{}", o.stdout);
+    assert!(!o.stdout.contains("downloading"), "{}", o.stdout);
+    // Plain http is refused, and a version must be a release number.
+    let runner = release_runner(tmp.path(), &releases, "http://127.0.0.1:9/releases");
+    let o = install_action(&runner, "9.9.9");
+    assert!(o.status == 1 && o.stderr.contains("https only"), "{o:#?}");
+    for bad in ["1.2", "9.9.9-rc1", "latest"] {
+        let o = install_action(&release_runner(tmp.path(), &releases, &url), bad);
+        assert_eq!(o.status, 2, "{bad}: {o:#?}");
+    }
 }
 
 #[test]
 fn install_refuses_an_archive_that_does_not_match_its_checksum() {
     let tmp = tempfile::tempdir().unwrap();
-    let url = publish_release(&tmp.path().join("releases"), "9.9.9", Some(&"0".repeat(64)));
-    let runner = Runner::new(tmp.path(), "push", json!({})).env("KEPGUARD_RELEASES_URL", &url);
+    let releases = tmp.path().join("releases");
+    let url = publish_release(&releases, "9.9.9", Some(&"0".repeat(64)));
+    let runner = release_runner(tmp.path(), &releases, &url);
     let o = install_action(&runner, "9.9.9");
     assert_eq!(o.status, 1, "{o:#?}");
     assert!(
-        o.stderr.contains("does not match its published SHA-256"),
+        o.stderr.contains("does not match the SHA-256 this action pins"),
         "{}",
         o.stderr
     );
     assert!(!runner.tool_cache.join("kepguard/v9.9.9/X64/bin/kepguard").exists());
     assert_eq!(o.outputs["path"], "");
 
-    // A version with no archive, other than the action's own source, is an error too.
+    // A version the action does not pin, other than the action's own source, is an error too.
     let o = install_action(&runner, "9.9.8");
     assert_eq!(o.status, 1, "{o:#?}");
+    assert!(o.stdout.contains("pins no SHA-256"), "{}", o.stdout);
     assert!(o.stderr.contains("no prebuilt kepguard v9.9.8"), "{}", o.stderr);
 }
 

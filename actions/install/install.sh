@@ -2,14 +2,16 @@
 # Installs kepguard into the runner's tool cache and writes `path=<binary>` to $GITHUB_OUTPUT.
 #
 #   install.sh       install: the prebuilt release archive for this OS/arch when KEPGUARD_VERSION
-#                    names one (checked against its published SHA-256), else `cargo install --locked`
-#                    of this action's own source
+#                    names one (checked against the SHA-256 this action pins in checksums.txt, never
+#                    one fetched from the download server), else `cargo install --locked` of this
+#                    action's own source
 #   install.sh key   write `key=` and `dir=` to $GITHUB_OUTPUT for the cache step: the install
 #                    directory and a key naming the version, or the source's content hash
 #
 # Environment: KEPGUARD_VERSION (empty: build from source), KEPGUARD_REPOSITORY (owner/name whose
-# releases to download), KEPGUARD_RELEASES_URL (the download base, overriding the repository's),
-# RUNNER_TOOL_CACHE, RUNNER_TEMP, RUNNER_OS, RUNNER_ARCH, GITHUB_OUTPUT, GITHUB_PATH.
+# releases to download), KEPGUARD_RELEASES_URL (the download base, overriding the repository's;
+# https, or file for a local mirror), KEPGUARD_CHECKSUMS (the pinned checksums, by default the
+# action's own checksums.txt), RUNNER_TOOL_CACHE, RUNNER_TEMP, RUNNER_OS, RUNNER_ARCH, GITHUB_OUTPUT, GITHUB_PATH.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,12 +22,12 @@ version=${KEPGUARD_VERSION:-}
 version=${version#v}
 output=${GITHUB_OUTPUT:-/dev/null}
 
-# The version ends up in $GITHUB_OUTPUT, a path and a URL: a line break would add outputs, a slash
-# or `..` would leave the tool cache. Versions are made of these characters only.
-if [[ ! $version =~ ^[0-9A-Za-z.+_-]*$ ]] || [[ $version == *..* ]]; then
+# The version ends up in $GITHUB_OUTPUT, a path and a URL: only a release number may get there.
+if [[ ! $version =~ ^([0-9]+\.[0-9]+\.[0-9]+)?$ ]]; then
     echo "::error title=kepguard::input \`version\` must be a release version such as 0.1.0"
     exit 2
 fi
+checksums=${KEPGUARD_CHECKSUMS:-$here/checksums.txt}
 
 die() {
     echo "kepguard install: $*" >&2
@@ -88,33 +90,58 @@ if [ "${1:-}" = key ]; then
     exit 0
 fi
 
+# The SHA-256 this action pins for `name` (an archive, or `<archive>:kepguard` for the binary in
+# it); empty when it pins none.
+pinned() {
+    [ -f "$checksums" ] || return 0
+    awk -v name="$1" '$2 == name { print $1; exit }' "$checksums"
+}
+
 download() {
-    local triple archive base tmp expected actual
+    local triple archive base tmp expected actual binary
     triple=$(target) || {
         say "no prebuilt archives for ${RUNNER_OS:-$(uname -s)}/$arch_name"
         return 1
     }
     archive=kepguard-v$version-$triple.tar.gz
+    expected=$(pinned "$archive")
+    binary=$(pinned "$archive:kepguard")
+    if [[ -z $expected || -z $binary ]]; then
+        say "this action pins no SHA-256 for $archive (actions/install/checksums.txt), so it downloads nothing"
+        return 1
+    fi
     base=${KEPGUARD_RELEASES_URL:-https://github.com/${KEPGUARD_REPOSITORY:?KEPGUARD_REPOSITORY is not set}/releases/download}
+    case "$base" in
+    https://* | file://*) ;;
+    *) die "downloads come over https only, not from $base" ;;
+    esac
     tmp=$(mktemp -d "$temp/kepguard-download.XXXXXX")
     say "downloading $base/v$version/$archive"
-    if ! curl -fsSL --retry 3 -o "$tmp/$archive" "$base/v$version/$archive"; then
+    if ! curl -fsSL --proto '=https,file' --proto-redir '=https' --retry 3 -o "$tmp/$archive" "$base/v$version/$archive"; then
         rm -rf "$tmp"
         say "release v$version has no archive $archive"
         return 1
     fi
-    curl -fsSL --retry 3 -o "$tmp/$archive.sha256" "$base/v$version/$archive.sha256" ||
-        die "release v$version publishes no $archive.sha256, so the archive cannot be verified"
-    expected=$(awk '{print $1; exit}' "$tmp/$archive.sha256")
     actual=$(sha256 "$tmp/$archive")
     [ "$expected" = "$actual" ] ||
-        die "$archive does not match its published SHA-256 (expected $expected, got $actual); nothing was installed"
+        die "$archive does not match the SHA-256 this action pins (expected $expected, got $actual); nothing was installed"
     mkdir -p "$tmp/unpacked"
     tar -xzf "$tmp/$archive" -C "$tmp/unpacked"
     [ -f "$tmp/unpacked/kepguard" ] || die "$archive holds no kepguard binary at its top level"
+    [ "$(sha256 "$tmp/unpacked/kepguard")" = "$binary" ] ||
+        die "the kepguard binary in $archive does not match the SHA-256 this action pins; nothing was installed"
     mkdir -p "$install_dir/bin"
     install -m 755 "$tmp/unpacked/kepguard" "$bin"
     rm -rf "$tmp"
+}
+
+# Whether the cached binary is still the one this action pins (a cache can be written by other
+# jobs); a build from source is cached by the source's content and has nothing to pin.
+cached_is_pinned() {
+    [ -z "$version" ] && return 0
+    local triple
+    triple=$(target) || return 0
+    [ "$(sha256 "$bin")" = "$(pinned "kepguard-v$version-$triple.tar.gz:kepguard")" ]
 }
 
 build() {
@@ -125,6 +152,10 @@ build() {
         cargo install --locked --quiet --path "$source_dir" --root "$install_dir"
 }
 
+if [ -x "$bin" ] && ! cached_is_pinned; then
+    say "the cached $bin is not the binary this action pins; installing it anew"
+    rm -f "$bin"
+fi
 if [ -x "$bin" ] && "$bin" --version >/dev/null 2>&1; then
     say "found $("$bin" --version) in the tool cache"
 elif [ -n "$version" ]; then
