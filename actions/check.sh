@@ -60,6 +60,9 @@ wants=()
 for rev in $first ${second:-}; do
     if [[ $rev =~ ^[0-9a-f]{40}$ ]]; then
         wants+=("$rev")
+    elif [[ $rev == origin/* ]] && ! present "$rev"; then
+        # The default branch a new branch left, fetched by its ref.
+        wants+=("+refs/heads/${rev#origin/}:refs/remotes/$rev")
     fi
 done
 

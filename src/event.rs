@@ -94,16 +94,13 @@ pub fn plan(name: &str, payload: &Value) -> Result<Plan> {
         },
         "push" => {
             let after = field("after")?;
+            // A new branch adds what it holds beyond the default branch, not only its tip.
+            let default = payload["repository"]["default_branch"]
+                .as_str()
+                .filter(|b| safe_branch(b) && payload["ref"].as_str() != Some(&format!("refs/heads/{b}")));
             match payload["before"].as_str() {
-                // A new branch: nothing to compare with but the first parent.
-                None | Some("") => Plan::Parent {
-                    head: after,
-                    head_field: "after",
-                },
-                Some(before) if is_zero(before) => Plan::Parent {
-                    head: after,
-                    head_field: "after",
-                },
+                None | Some("") => new_branch(after, default),
+                Some(before) if is_zero(before) => new_branch(after, default),
                 // Fast-forward or forced: the merge-base is `before` or where the histories meet.
                 Some(before) => Plan::MergeBase {
                     base: before.to_owned(),
@@ -118,6 +115,31 @@ pub fn plan(name: &str, payload: &Value) -> Result<Plan> {
             head_field: "HEAD",
         },
     })
+}
+
+/// A new branch: against where it left the default branch, when the event names one; else (the
+/// default branch itself, first pushed) against the tip's first parent.
+fn new_branch(after: String, default: Option<&str>) -> Plan {
+    match default {
+        Some(branch) => Plan::MergeBase {
+            base: format!("origin/{branch}"),
+            head: after,
+            base_field: "repository.default_branch",
+            head_field: "after",
+        },
+        None => Plan::Parent {
+            head: after,
+            head_field: "after",
+        },
+    }
+}
+
+/// A branch name the action may put in a refspec: no spaces, no `..`, no leading `-`.
+fn safe_branch(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && !name.contains("..")
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b))
 }
 
 /// The error for a commit the clone does not have.
@@ -162,6 +184,31 @@ mod tests {
                     head_field: "after"
                 }
             );
+        }
+    }
+
+    #[test]
+    fn a_new_branch_is_checked_from_the_default_branch_it_left() {
+        let p = plan(
+            "push",
+            &json!({"before": Z, "after": B, "ref": "refs/heads/feature", "repository": {"default_branch": "main"}}),
+        )
+        .unwrap();
+        assert!(
+            matches!(p, Plan::MergeBase { ref base, .. } if base == "origin/main"),
+            "{p:?}"
+        );
+        // The default branch itself, or a name unfit for a refspec: the tip against its parent.
+        for (r, d) in [
+            ("refs/heads/main", "main"),
+            ("refs/heads/x", "a b"),
+            ("refs/heads/x", ".."),
+        ] {
+            let p = plan(
+                "push",
+                &json!({"before": Z, "after": B, "ref": r, "repository": {"default_branch": d}}),
+            );
+            assert!(matches!(p.unwrap(), Plan::Parent { .. }), "{r} {d}");
         }
     }
 

@@ -456,6 +456,18 @@ fn push_events_new_branches_and_force_pushes() {
     assert_eq!(o.status, 1, "{o:#?}");
     assert_history_annotation(&o);
 
+    // With the default branch named, a new branch is checked from where it left it: the bad
+    // commit before the clean tip is found.
+    let new_branch = json!({"before": zero, "after": f.feature, "ref": "refs/heads/feature", "repository": {"default_branch": "main"}});
+    let o = root_action(&Runner::new(&ws, "push", new_branch.clone()), &[]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert_history_annotation(&o);
+    // Also from a depth-1 clone, which lacks origin/main until the action fetches it.
+    let shallow = r.checkout("ws-shallow", &f.feature, 1);
+    let o = root_action(&Runner::new(&shallow, "push", new_branch), &[]);
+    assert_eq!(o.status, 1, "{o:#?}");
+    assert_history_annotation(&o);
+
     // A force-push that replaced main's line with feature: checked from the fork point.
     let forced = json!({"before": f.main, "after": f.feature, "forced": true});
     let o = root_action(&Runner::new(&ws, "push", forced), &[]);
