@@ -61,7 +61,17 @@ fn a_change_cannot_relax_the_policy_that_judges_it() {
     r.write(".kepguard.yaml", "rules:\n  implementation-history: {level: off}\n");
     graduate_without_history(&r, "v1.21", "beta, and turn the rule off");
     let (code, doc, _) = check(&r, &base, &[]);
-    assert_eq!((code, rules(&doc)), (1, vec!["implementation-history".to_owned()]));
+    // The policy change itself is shown to the reviewer.
+    assert_eq!(
+        (code, severities(&doc)),
+        (
+            1,
+            vec![
+                "policy-change warning".to_owned(),
+                "implementation-history error".to_owned()
+            ]
+        )
+    );
 
     // Once the relaxed policy is on the base side, it applies.
     r.kep(
@@ -286,14 +296,27 @@ fn pre_receive_reads_the_policy_of_the_default_branch_tip() {
     assert!(!push.status.success());
     assert!(String::from_utf8_lossy(&push.stderr).contains("implementation-history"));
 
-    // Relaxing first (a reviewed change on its own), then the exception, passes.
+    // Relaxing first (a reviewed change on its own, pushed by a policy administrator), then the
+    // exception, passes; anyone else's policy change is refused.
     r.git(&["reset", "-q", "--hard", "HEAD~1"]);
     r.write(".kepguard.yaml", "rules:\n  implementation-history: {level: off}\n");
     r.commit("policy: implementation-history off");
+    git_in(&server, &["config", "kepguard.policyAdmin", "alice"]);
+    let push = git_out(
+        &r.dir,
+        &["push", "-q", "server", "HEAD:main"],
+        &[("GL_USERNAME", "bob")],
+    );
+    assert!(!push.status.success());
+    assert!(String::from_utf8_lossy(&push.stderr).contains("policy-change"));
     assert!(
-        git_out(&r.dir, &["push", "-q", "server", "HEAD:main"], &[])
-            .status
-            .success()
+        git_out(
+            &r.dir,
+            &["push", "-q", "server", "HEAD:main"],
+            &[("GL_USERNAME", "alice")]
+        )
+        .status
+        .success()
     );
     graduate_without_history(&r, "v1.21", "beta");
     let push = git_out(&r.dir, &["push", "-q", "server", "HEAD:main"], &[]);

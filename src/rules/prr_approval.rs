@@ -109,13 +109,15 @@ impl PrrApproval {
             };
         // Lowering latest-milestone in the change does not switch PRR off: the KEP targeted
         // `since` or later before it.
+        let targeting = |m: &Metadata| matches!(m.status(), Some(Status::Implementable | Status::Implemented));
         let lowered = cx.scope == Scope::Change
-            && matches!(meta.status(), Some(Status::Implementable | Status::Implemented))
+            && targeting(meta)
             && cx
                 .diff
                 .old
                 .as_ref()
                 .and_then(|o| o.metadata.parsed())
+                .filter(|o| targeting(o))
                 .and_then(|o| o.milestone("latest-milestone", None))
                 .is_some_and(|m| m >= since);
         if !kepval_needs && !prr_required(meta, since) && !lowered {
