@@ -483,6 +483,9 @@ fn a_thousand_corpus_commits_pushed_onto_the_history_before_them() {
     );
     let out = kepguard_in(root, &["hook", "install", "--pre-receive", "--repo", "server.git"]);
     assert!(out.status.success());
+    // This test is about what the gate judges, not how fast: a busy machine running a debug build
+    // must not hit the deadline (the benchmark measures the time; deadlines have their own test).
+    git_in(&server, &["config", "kepguard.timeout", "600"]);
 
     for mode in ["net", "each"] {
         git_in(&server, &["config", "kepguard.mode", mode]);
