@@ -634,10 +634,8 @@ fn kep_changes(
     let layered = Layered::new(repo, quarantine)?;
     let objects = Objects(&layered);
     let (defaults, default_tip) = default_branches(repo);
-    let policy = match default_tip {
-        Some(tip) => Policy::at_commit(objects, tip).unwrap_or_default(),
-        None => Policy::default(),
-    };
+    // The same policy the check uses (a pinned one included); its warnings are said by the check.
+    let policy = gate_policy(objects, settings, default_tip, &mut Vec::new())?;
     let mut count = 0;
     for update in updates {
         let Some(new) = update.new else { continue };

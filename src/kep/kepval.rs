@@ -280,7 +280,9 @@ pub struct PrrStage {
 }
 
 impl PrrApproval {
-    fn stage(&self, stage: &str) -> Option<&Option<PrrStage>> {
+    /// The entry for `stage` (itself `None` when the file has none); `None` for a stage kepval
+    /// does not know.
+    pub fn stage(&self, stage: &str) -> Option<&Option<PrrStage>> {
         Some(match stage {
             "alpha" => &self.alpha,
             "beta" => &self.beta,

@@ -366,10 +366,7 @@ impl PrrApproval {
         };
         // kepval takes emeritus approvers too. kepguard holds a new approval to the current
         // approvers: one given before its approver stepped down stays valid.
-        let Some(Some(entry)) = kepval::STAGES
-            .contains(&stage.as_str())
-            .then(|| prr_stage(&prr, &stage))
-        else {
+        let Some(Some(entry)) = prr.stage(&stage) else {
             return Ok(());
         };
         let approver = entry.approver.0.trim();
@@ -393,19 +390,6 @@ impl PrrApproval {
             ),
         ));
         Ok(())
-    }
-}
-
-/// The approval a PRR file records for `stage`.
-fn prr_stage<'a>(prr: &'a kepval::PrrApproval, stage: &str) -> Option<&'a kepval::PrrStage> {
-    match stage {
-        "alpha" => prr.alpha.as_ref(),
-        "beta" => prr.beta.as_ref(),
-        "stable" => prr.stable.as_ref(),
-        "deprecated" => prr.deprecated.as_ref(),
-        "disabled" => prr.disabled.as_ref(),
-        "removed" => prr.removed.as_ref(),
-        _ => None,
     }
 }
 
