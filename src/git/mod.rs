@@ -644,6 +644,15 @@ impl Repo {
             if same_stat && !entry.stat.is_racy(index.timestamp(), stat_options) {
                 continue;
             }
+            // A file over the cap is never read (as in a check): its size alone says whether it
+            // changed.
+            let size = meta.len();
+            if !entry.mode.contains(Mode::SYMLINK) && size > crate::kep::MAX_README_BYTES {
+                if size != u64::from(entry.stat.size) {
+                    changed.insert(path.to_string());
+                }
+                continue;
+            }
             let bytes = if entry.mode.contains(Mode::SYMLINK) {
                 std::fs::read_link(&file)
                     .ok()
