@@ -5,14 +5,12 @@
 
 mod common;
 
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{Repo, beta_yaml, git_in, git_out, kep_yaml, readme};
+use common::{Repo, beta_yaml, git_in, git_out, kep_yaml, output_unless_hung, readme};
 use serde_json::Value;
 
 /// The KEP each case makes odd.
@@ -20,57 +18,26 @@ const ODD: &str = "keps/sig-node/1234-frob";
 /// A KEP that graduates without an Implementation History entry in the same change: its finding
 /// shows the run went on past the odd KEP.
 const OTHER: &str = "keps/sig-node/2000-other";
-/// Far above what any case needs; a run that reaches it hangs, or does quadratic work. A guard
-/// only, never a speed measure: minutes, so that a busy machine running a debug build does not
-/// fail correct work (the benchmark measures speed).
-const HANG: Duration = Duration::from_secs(180);
-
 struct Run {
     code: i32,
     stdout: String,
     stderr: String,
-    elapsed: Duration,
 }
 
-/// Runs the binary in `dir`, killing it at [`HANG`]; asserts it neither panicked nor died from a
+/// Runs the binary in `dir`, killing it at [`common::HANG`]; asserts it neither panicked nor died from a
 /// signal (a stack overflow aborts).
 fn run(dir: &Path, args: &[&str]) -> Run {
     run_with(Command::new(env!("CARGO_BIN_EXE_kepguard")).args(args), dir, args)
 }
 
 fn run_with(cmd: &mut Command, dir: &Path, args: &[&str]) -> Run {
-    let start = Instant::now();
-    let mut child = cmd
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kepguard runs");
-    let pipe = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            r.read_to_end(&mut buf).unwrap();
-            buf
-        })
-    };
-    let out = pipe(Box::new(child.stdout.take().unwrap()));
-    let err = pipe(Box::new(child.stderr.take().unwrap()));
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > HANG {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("kepguard {args:?} hung (killed after {HANG:?})");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = start.elapsed();
-    let stdout = String::from_utf8_lossy(&out.join().unwrap()).into_owned();
-    let stderr = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
+    let out = output_unless_hung(
+        cmd.current_dir(dir).env_remove("NO_COLOR"),
+        &format!("kepguard {args:?}"),
+    );
+    let status = out.status;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let code = status
         .code()
         .unwrap_or_else(|| panic!("kepguard {args:?} died from a signal ({status}): {stderr}"));
@@ -79,12 +46,7 @@ fn run_with(cmd: &mut Command, dir: &Path, args: &[&str]) -> Run {
         !stderr.contains("internal error") && !stderr.contains("panicked"),
         "kepguard {args:?} panicked: {stderr}"
     );
-    Run {
-        code,
-        stdout,
-        stderr,
-        elapsed,
-    }
+    Run { code, stdout, stderr }
 }
 
 /// A run that must be exit 2 with exactly one line on stderr and nothing on stdout; the line.
@@ -277,9 +239,7 @@ fn oversized_kep_files_are_findings_and_never_read() {
         r.git(&["add", "-A", BIG, LEGACY]);
     });
     let check = ["check", "--base", &base, "--head", &head, "--format", "json"];
-    let started = Instant::now();
     let doc = survives(&r, &base, &head);
-    assert!(started.elapsed() < HANG, "{:?}", started.elapsed());
     assert_eq!(at(&doc, ODD), [format!("file-too-large {ODD}/README.md:null")], "{doc}");
     assert_eq!(at(&doc, BIG), [format!("file-too-large {BIG}/kep.yaml:null")], "{doc}");
     assert_eq!(at(&doc, LEGACY), [format!("file-too-large {LEGACY}:null")], "{doc}");
@@ -303,8 +263,6 @@ fn oversized_kep_files_are_findings_and_never_read() {
         message(LEGACY)
     );
 
-    let timed = run(&r.dir, &check);
-    assert!(timed.elapsed < HANG, "check took {:?}", timed.elapsed);
     // The 50 MB blob is never inflated: the whole run stays far below its size.
     if let Some(kib) = max_rss_kib(&r.dir, &check) {
         assert!(kib < 40 * 1024, "check peaked at {kib} KiB");
@@ -332,6 +290,22 @@ fn the_pre_receive_gate_refuses_an_oversized_readme_from_the_quarantine_unread()
     git_in(root, &["init", "-q", "--bare", "-b", "main", "server.git"]);
     let install = run(root, &["hook", "install", "--pre-receive", "--repo", "server.git"]);
     assert_eq!(install.code, 0, "{}", install.stderr);
+    // What is tested is the refusal, not its speed: a busy machine must not hit the deadline.
+    git_in(&root.join("server.git"), &["config", "kepguard.timeout", "600"]);
+    // The hook's peak memory, where GNU time is installed, shows whether the blob was inflated.
+    let rss = root.join("hook-rss");
+    let time = Path::new("/usr/bin/time");
+    if time.exists() {
+        let hook = format!(
+            "#!/bin/sh\nexec {} -f %M -o '{}' '{}' hook pre-receive \"$@\"\n",
+            time.display(),
+            rss.display(),
+            env!("CARGO_BIN_EXE_kepguard")
+        );
+        std::fs::write(root.join("server.git/hooks/pre-receive"), hook).unwrap();
+    } else {
+        eprintln!("skipping the memory measurement: /usr/bin/time is not installed");
+    }
     git_in(root, &["clone", "-q", "server.git", "work"]);
     let work = root.join("work");
     let write = |path: &str, bytes: &[u8]| {
@@ -359,14 +333,16 @@ fn the_pre_receive_gate_refuses_an_oversized_readme_from_the_quarantine_unread()
         err.contains("remote: error[file-too-large]: KEP-1234: README.md is 50.0 MiB"),
         "{err}"
     );
-    // Well inside the gate's deadline: the blob was never inflated.
-    let ms: u64 = err
-        .lines()
-        .find(|l| l.contains("blocked the push"))
-        .and_then(|l| l.trim_end().rsplit("; ").next())
-        .and_then(|t| t.trim_end_matches(" ms)").parse().ok())
-        .unwrap_or_else(|| panic!("{err}"));
-    assert!(ms < 4_000, "the gate took {ms} ms: {err}");
+    // The 50 MB blob was never inflated: the hook stays far below its size.
+    if time.exists() {
+        let text = std::fs::read_to_string(&rss).unwrap();
+        let kib: u64 = text
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(kib < 40 * 1024, "the gate peaked at {kib} KiB");
+    }
 }
 
 // 2. Binary content and invalid UTF-8.
@@ -460,7 +436,7 @@ fn tabs_in_metadata_are_a_finding_at_the_line() {
 // 4. YAML bombs.
 
 #[test]
-fn alias_bombs_and_deep_nesting_finish_quickly_with_a_finding() {
+fn alias_bombs_and_deep_nesting_are_a_metadata_finding() {
     let mut laughs = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
     for (name, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
         .iter()
@@ -483,9 +459,7 @@ fn alias_bombs_and_deep_nesting_finish_quickly_with_a_finding() {
         let (r, base, head) = scenario(|r| {
             r.write(&format!("{ODD}/kep.yaml"), &format!("{}{yaml}", alpha("1234")));
         });
-        let started = Instant::now();
         let doc = survives(&r, &base, &head);
-        assert!(started.elapsed() < HANG, "{name}: {:?}", started.elapsed());
         let odd = at(&doc, ODD);
         assert!(
             !odd.is_empty() && odd.iter().all(|f| f.starts_with("kep-metadata ")),
@@ -495,7 +469,7 @@ fn alias_bombs_and_deep_nesting_finish_quickly_with_a_finding() {
 }
 
 #[test]
-fn deeply_nested_readmes_finish_quickly() {
+fn deeply_nested_readmes_are_read_without_a_finding() {
     let quotes = format!("{}x\n", "> ".repeat(10_000));
     let brackets = format!("{}x{}\n", "[".repeat(50_000), "](u)".repeat(50_000));
     // 4 MB, under the README cap: parsed, not skipped.
@@ -507,22 +481,18 @@ fn deeply_nested_readmes_finish_quickly() {
                 &format!("{}{extra}", readme("S.", &[], &["- alpha"])),
             );
         });
-        let started = Instant::now();
         let doc = survives(&r, &base, &head);
-        assert!(started.elapsed() < HANG, "{name}: {:?}", started.elapsed());
         assert_eq!(at(&doc, ODD), Vec::<String>::new(), "{name}: {doc}");
     }
 }
 
 #[test]
-fn thirty_thousand_unknown_fields_are_judged_quickly() {
+fn thirty_thousand_unknown_fields_are_one_finding_at_the_first() {
     let (r, base, head) = scenario(|r| {
         let fields: String = (0..30_000).map(|i| format!("unknown-{i}: x\n")).collect();
         r.write(&format!("{ODD}/kep.yaml"), &format!("{}{fields}", alpha("1234")));
     });
-    let started = Instant::now();
     let doc = survives(&r, &base, &head);
-    assert!(started.elapsed() < HANG, "{:?}", started.elapsed());
     // kepval stops at the first unknown field, and so does the finding.
     let odd = at(&doc, ODD);
     let first = alpha("1234").lines().count() + 1;
@@ -530,9 +500,12 @@ fn thirty_thousand_unknown_fields_are_judged_quickly() {
 }
 
 #[test]
-fn a_finding_for_each_of_a_hundred_thousand_unanswered_prr_questions_is_quick() {
+fn a_finding_for_each_of_ten_thousand_unanswered_prr_questions() {
+    // Enough questions to show that none is dropped or merged and that each is named at its own
+    // line; how the time grows with the count is the benchmark's to measure.
+    const QUESTIONS: usize = 10_000;
     let (r, base, head) = scenario(|r| {
-        let questions: String = (0..100_000).map(|i| format!("###### Question {i}?\n\n")).collect();
+        let questions: String = (0..QUESTIONS).map(|i| format!("###### Question {i}?\n\n")).collect();
         let text = readme("S.", &[], &["- alpha", "- beta"]).replace(
             "### Rollout, Upgrade and Rollback Planning",
             &format!("{questions}### Rollout, Upgrade and Rollback Planning"),
@@ -540,10 +513,24 @@ fn a_finding_for_each_of_a_hundred_thousand_unanswered_prr_questions_is_quick() 
         r.write(&format!("{ODD}/kep.yaml"), &beta_yaml("1234", "v1.21"))
             .write(&format!("{ODD}/README.md"), &text);
     });
-    let started = Instant::now();
     let doc = survives(&r, &base, &head);
-    assert!(started.elapsed() < HANG, "{:?}", started.elapsed());
-    assert!(at(&doc, ODD).len() >= 100_000, "{}", at(&doc, ODD).len());
+    // Each question is a finding of its own, in order, at its heading's line (two lines apart).
+    let text = r.git(&["show", &format!("{head}:{ODD}/README.md")]);
+    let first = text.lines().position(|l| l == "###### Question 0?").unwrap() + 1;
+    let odd: Vec<&Value> = findings(&doc).iter().filter(|f| f["kep"] == ODD).collect();
+    assert_eq!(odd.len(), QUESTIONS, "{doc}");
+    for (i, f) in odd.iter().enumerate() {
+        assert_eq!(
+            (f["rule"].as_str(), f["severity"].as_str(), f["line"].as_u64()),
+            (Some("prr-complete"), Some("warning"), Some((first + 2 * i) as u64)),
+            "{f}"
+        );
+        assert_eq!(
+            f["title"],
+            format!("KEP-1234: PRR question unanswered at stage beta: Question {i}?"),
+            "{f}"
+        );
+    }
 }
 
 // 5. Metadata that is not a mapping, and duplicate keys.

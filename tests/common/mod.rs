@@ -1,8 +1,10 @@
 //! Fixture repositories built with the real git CLI, and helpers to run the real binary.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -253,8 +255,59 @@ pub fn has_sgr(text: &str) -> bool {
     })
 }
 
+/// Far above what any test's run needs; a run that reaches it hangs, or does quadratic work. A
+/// guard only, never a speed measure: minutes, so that a busy machine running a debug build does
+/// not fail correct work (the benchmark measures speed).
+pub const HANG: Duration = Duration::from_secs(180);
+
+/// Runs `cmd` to its end, its stdin empty and its output collected, killing it at [`HANG`] (and
+/// failing the test, naming `what`).
+pub fn output_unless_hung(cmd: &mut Command, what: &str) -> Output {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
+    let pipe = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            r.read_to_end(&mut buf).unwrap();
+            buf
+        })
+    };
+    let stdout = pipe(Box::new(child.stdout.take().unwrap()));
+    let stderr = pipe(Box::new(child.stderr.take().unwrap()));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > HANG {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("{what} hung (killed after {HANG:?})");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// [`git_out`], killed at [`HANG`]: for pushes whose hook has much to do.
+pub fn git_out_unless_hung(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    output_unless_hung(&mut git_command(dir, args, envs), &format!("git {args:?}"))
+}
+
 /// Runs git with extra environment, without asserting success.
 pub fn git_out(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    git_command(dir, args, envs).output().expect("git runs")
+}
+
+fn git_command(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut c = Command::new("git");
     c.args(args)
         .current_dir(dir)
@@ -268,7 +321,7 @@ pub fn git_out(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     for (k, v) in envs {
         c.env(k, v);
     }
-    c.output().expect("git runs")
+    c
 }
 
 /// Runs kepguard with extra environment.
