@@ -12,10 +12,10 @@ use gix::ObjectId;
 use crate::finding::{Finding, Report};
 use crate::git::changes::{DiffState, changed_keps};
 use crate::git::walk::{self, CommitPair};
-use crate::git::{Objects, TreeFiles};
+use crate::git::{FileTexts, Objects, TreeFiles};
 use crate::kep::metadata::Milestone;
 use crate::kep::readme::Readme;
-use crate::kep::{BlobSource, KepDiff, ReadmeCache, decode_text};
+use crate::kep::{BlobSource, KepDiff, MetadataCache, MetadataState, ReadmeCache, decode_text};
 use crate::policy::{Level, Policy};
 use crate::rules::{self, Context, Scope};
 
@@ -24,12 +24,15 @@ use crate::rules::{self, Context, Scope};
 pub struct RunState {
     diff: DiffState,
     readmes: RefCell<ReadmeCache>,
+    metadata: RefCell<MetadataCache>,
+    files: RefCell<FileTexts>,
 }
 
-/// Blobs from the object database, with the run's recently parsed READMEs kept.
+/// Blobs from the object database, with the run's recently parsed READMEs and metadata kept.
 struct Blobs<'a> {
     objects: Objects<'a>,
     readmes: &'a RefCell<ReadmeCache>,
+    metadata: &'a RefCell<MetadataCache>,
 }
 
 impl BlobSource for Blobs<'_> {
@@ -38,9 +41,23 @@ impl BlobSource for Blobs<'_> {
     }
 
     fn readme(&self, id: &ObjectId) -> Result<Rc<Readme>> {
-        self.readmes
+        self.readmes.borrow_mut().get_or_parse(
+            id,
+            |r| r.text().len(),
+            || Ok(Readme::parse(decode_text(self.objects.blob(id)?), 0)),
+        )
+    }
+
+    fn metadata(&self, id: &ObjectId) -> Result<Rc<MetadataState>> {
+        // The YAML tree and the line index take a few times the text's size.
+        let weight = |m: &MetadataState| match m {
+            MetadataState::Parsed(m) => 8 * m.source().len(),
+            _ => 1024,
+        };
+        let parse = || BlobSource::metadata(&self.objects, id);
+        self.metadata
             .borrow_mut()
-            .get_or_parse(id, || Ok(Readme::parse(decode_text(self.objects.blob(id)?), 0)))
+            .get_or_parse(id, weight, || Ok(Rc::unwrap_or_clone(parse()?)))
     }
 }
 
@@ -56,10 +73,11 @@ pub fn check_trees(
     report: &mut Report,
 ) -> Result<()> {
     let changed = changed_keps(objects, &policy.layout, old_tree, new_tree, &mut state.diff)?;
-    let repo = TreeFiles::new(objects, new_tree, old_tree);
+    let repo = TreeFiles::new(objects, new_tree, old_tree).with_texts(&state.files);
     let blobs = Blobs {
         objects,
         readmes: &state.readmes,
+        metadata: &state.metadata,
     };
     let mut findings: Vec<Finding> = Vec::new();
     for change in &changed {

@@ -240,16 +240,27 @@ impl Objects<'_> {
     /// The text of the regular file at slash-separated `path` below `tree` (a symbolic link
     /// followed to one); `None` when there is no such file, or it is a directory or submodule.
     pub fn file_text(&self, tree: ObjectId, path: &str) -> Result<Option<String>> {
-        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-        match self.entry_following(tree, &parts)? {
-            Some((id, mode)) if mode.is_blob() => {
-                let bytes = self
-                    .blob_capped(&id, crate::kep::MAX_README_BYTES)
-                    .with_context(|| format!("cannot read {path}"))?;
-                Ok(Some(crate::kep::decode_text(bytes)))
-            }
-            _ => Ok(None),
+        match self.file_id(tree, path)? {
+            Some(id) => self.text_of(&id, path).map(Some),
+            None => Ok(None),
         }
+    }
+
+    /// The blob id of the regular file at `path` below `tree` (symbolic links followed).
+    pub fn file_id(&self, tree: ObjectId, path: &str) -> Result<Option<ObjectId>> {
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        Ok(match self.entry_following(tree, &parts)? {
+            Some((id, mode)) if mode.is_blob() => Some(id),
+            _ => None,
+        })
+    }
+
+    /// The text of blob `id`, read for `path` (named in errors); capped as a README is.
+    fn text_of(&self, id: &ObjectId, path: &str) -> Result<String> {
+        let bytes = self
+            .blob_capped(id, crate::kep::MAX_README_BYTES)
+            .with_context(|| format!("cannot read {path}"))?;
+        Ok(crate::kep::decode_text(bytes))
     }
 
     /// The message of commit `id`.
@@ -286,6 +297,18 @@ pub struct TreeFiles<'a> {
     base_tree: Option<ObjectId>,
     cache: std::cell::RefCell<std::collections::HashMap<(bool, String), Option<String>>>,
     dirs: std::cell::RefCell<std::collections::HashMap<String, Vec<String>>>,
+    /// Texts by blob id, shared by the commits of a run: the template and `OWNERS_ALIASES` rarely
+    /// change from one commit to the next.
+    texts: Option<&'a std::cell::RefCell<FileTexts>>,
+}
+
+/// The texts of the repository files rules read, by blob id (see [`TreeFiles`]).
+#[derive(Default)]
+pub struct FileTexts(std::collections::HashMap<ObjectId, String>);
+
+impl FileTexts {
+    /// Few files are read this way; the bound only guards against a run that meets many versions.
+    const MAX_ENTRIES: usize = 64;
 }
 
 impl<'a> TreeFiles<'a> {
@@ -296,7 +319,14 @@ impl<'a> TreeFiles<'a> {
             base_tree,
             cache: Default::default(),
             dirs: Default::default(),
+            texts: None,
         }
+    }
+
+    /// Reads texts through `texts`, kept from commit to commit.
+    pub fn with_texts(mut self, texts: &'a std::cell::RefCell<FileTexts>) -> TreeFiles<'a> {
+        self.texts = Some(texts);
+        self
     }
 
     fn file(&self, base: bool, path: &str) -> Result<Option<String>> {
@@ -305,9 +335,26 @@ impl<'a> TreeFiles<'a> {
             return Ok(hit.clone());
         }
         let tree = if base { self.base_tree } else { Some(self.new_tree) };
-        let text = match tree {
-            Some(tree) => self.objects.file_text(tree, path)?,
+        let id = match tree {
+            Some(tree) => self.objects.file_id(tree, path)?,
             None => None,
+        };
+        let text = match (id, self.texts) {
+            (None, _) => None,
+            (Some(id), None) => Some(self.objects.text_of(&id, path)?),
+            (Some(id), Some(texts)) => {
+                if let Some(hit) = texts.borrow().0.get(&id) {
+                    Some(hit.clone())
+                } else {
+                    let text = self.objects.text_of(&id, path)?;
+                    let mut texts = texts.borrow_mut();
+                    if texts.0.len() >= FileTexts::MAX_ENTRIES {
+                        texts.0.clear();
+                    }
+                    texts.0.insert(id, text.clone());
+                    Some(text)
+                }
+            }
         };
         self.cache.borrow_mut().insert(key, text.clone());
         Ok(text)

@@ -5,6 +5,7 @@
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
@@ -18,7 +19,12 @@ pub struct Metadata {
     line_offset: usize,
     /// Built on first use: a document may hold thousands of keys that each need a line.
     index: OnceCell<LineIndex>,
+    /// kepval's own decoding, with and without its line reader's artefacts: two rules ask for it.
+    kepval: [OnceCell<Rc<KepvalDecoding>>; 2],
 }
+
+/// What kepval makes of a metadata document.
+pub type KepvalDecoding = Result<super::kepval::Proposal, super::kepval::Rejection>;
 
 /// Where the lines and keys of a metadata document are.
 #[derive(Debug, Clone, Default)]
@@ -109,7 +115,15 @@ impl Metadata {
             source: source.to_owned(),
             line_offset,
             index: OnceCell::new(),
+            kepval: Default::default(),
         })
+    }
+
+    /// The document as kepval decodes it (`artefacts`: as its line reader sees the file), decoded
+    /// once however many rules ask.
+    pub fn kepval(&self, artefacts: bool) -> &KepvalDecoding {
+        self.kepval[usize::from(artefacts)]
+            .get_or_init(|| Rc::new(super::kepval::decode_proposal(self.source.as_bytes(), artefacts)))
     }
 
     /// The document's text, as parsed.

@@ -6,7 +6,7 @@ pub mod metadata;
 pub mod readme;
 
 use std::cell::OnceCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use anyhow::Result;
@@ -211,50 +211,93 @@ pub trait BlobSource {
     fn readme(&self, id: &ObjectId) -> Result<Rc<Readme>> {
         Ok(Rc::new(Readme::parse(decode_text(self.blob(id)?), 0)))
     }
+
+    /// The directory KEP's `kep.yaml` in blob `id`, parsed; kept like [`BlobSource::readme`].
+    fn metadata(&self, id: &ObjectId) -> Result<Rc<MetadataState>> {
+        Ok(Rc::new(directory_metadata(self.blob(id)?)))
+    }
 }
 
-/// The most recently used parsed READMEs by blob id: a run over many commits meets the same
-/// README blob again as the next change's old side. Bounded by the bytes of text it holds, as
-/// histories hold thousands of READMEs and a README can be large.
-pub struct ReadmeCache {
-    entries: VecDeque<(ObjectId, Rc<Readme>)>,
+/// The most recently used parsed blobs by id: a run over many commits meets the same blob again
+/// as a later change's old side. Bounded by an estimate of the bytes it holds, as histories hold
+/// thousands of KEPs and a README can be large.
+pub struct Recent<T> {
+    entries: HashMap<ObjectId, (Rc<T>, usize, u64)>,
+    /// Ids by the time they were last used; a stale time means a later use is queued too.
+    order: VecDeque<(ObjectId, u64)>,
+    clock: u64,
     bytes: usize,
     budget: usize,
 }
 
+/// Parsed READMEs: about seventy typical KEP READMEs per worker keeps a full audit well under
+/// 100 MB.
+pub type ReadmeCache = Recent<Readme>;
+
 impl Default for ReadmeCache {
     fn default() -> Self {
-        // About seventy typical KEP READMEs per worker: keeps a full audit well under 100 MB.
-        ReadmeCache {
-            entries: VecDeque::new(),
-            bytes: 0,
-            budget: 4 << 20,
-        }
+        Recent::with_budget(4 << 20)
     }
 }
 
-impl ReadmeCache {
-    /// The README of blob `id`, parsed by `parse` unless it is cached.
-    pub fn get_or_parse(&mut self, id: &ObjectId, parse: impl FnOnce() -> Result<Readme>) -> Result<Rc<Readme>> {
-        if let Some(i) = self.entries.iter().position(|(k, _)| k == id) {
-            let entry = self.entries.remove(i).expect("index from position");
-            let readme = entry.1.clone();
-            self.entries.push_back(entry);
-            return Ok(readme);
+/// Parsed `kep.yaml` files: a few KiB each, so a few thousand fit.
+pub type MetadataCache = Recent<MetadataState>;
+
+impl Default for MetadataCache {
+    fn default() -> Self {
+        Recent::with_budget(2 << 20)
+    }
+}
+
+impl<T> Recent<T> {
+    pub fn with_budget(budget: usize) -> Recent<T> {
+        Recent {
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+            clock: 0,
+            bytes: 0,
+            budget,
         }
-        let readme = Rc::new(parse()?);
-        let size = readme.text().len();
-        if size <= self.budget / 4 {
-            while self.bytes + size > self.budget {
-                let Some((_, old)) = self.entries.pop_front() else {
-                    break;
-                };
-                self.bytes -= old.text().len();
+    }
+
+    /// The value of blob `id`, made by `parse` unless it is kept; `weight` estimates its bytes.
+    pub fn get_or_parse(
+        &mut self,
+        id: &ObjectId,
+        weight: impl FnOnce(&T) -> usize,
+        parse: impl FnOnce() -> Result<T>,
+    ) -> Result<Rc<T>> {
+        self.clock += 1;
+        if let Some((value, _, used)) = self.entries.get_mut(id) {
+            *used = self.clock;
+            let value = value.clone();
+            self.order.push_back((*id, self.clock));
+            return Ok(value);
+        }
+        let value = Rc::new(parse()?);
+        let size = weight(&value);
+        if size > self.budget / 4 {
+            return Ok(value);
+        }
+        while self.bytes + size > self.budget {
+            let Some((old, used)) = self.order.pop_front() else {
+                break;
+            };
+            if self.entries.get(&old).is_some_and(|e| e.2 == used) {
+                let (_, weight, _) = self.entries.remove(&old).expect("just seen");
+                self.bytes -= weight;
             }
-            self.bytes += size;
-            self.entries.push_back((*id, readme.clone()));
         }
-        Ok(readme)
+        self.bytes += size;
+        self.entries.insert(*id, (value.clone(), size, self.clock));
+        self.order.push_back((*id, self.clock));
+        // Hits queue their id again; drop the stale ones before they outnumber the live ones.
+        if self.order.len() > 4 * self.entries.len() + 64 {
+            let entries = &self.entries;
+            self.order
+                .retain(|(id, used)| entries.get(id).is_some_and(|e| e.2 == *used));
+        }
+        Ok(value)
     }
 }
 
@@ -312,7 +355,8 @@ impl MetadataState {
 pub struct Snapshot<'a> {
     pub kep: KepPath,
     pub files: KepFiles,
-    pub metadata: MetadataState,
+    /// Shared with every other snapshot of the same blob in the run.
+    pub metadata: Rc<MetadataState>,
     readme: OnceCell<Option<Rc<Readme>>>,
     /// A legacy KEP's file, already read for its front matter.
     legacy_text: Option<String>,
@@ -342,7 +386,7 @@ impl<'a> Snapshot<'a> {
             KepKind::Directory => (MAX_METADATA_BYTES, MAX_README_BYTES),
             KepKind::Legacy => (MAX_README_BYTES, MAX_README_BYTES),
         };
-        let metadata = match files.metadata {
+        let metadata = Rc::new(match files.metadata {
             None => MetadataState::Missing,
             Some(FileEntry { is_file: false, .. }) => MetadataState::NotAFile,
             Some(FileEntry { size, .. }) if size > metadata_cap => {
@@ -353,29 +397,44 @@ impl<'a> Snapshot<'a> {
                 });
                 MetadataState::Missing
             }
+            Some(FileEntry { id, .. }) if kep.kind == KepKind::Directory => {
+                return Ok(Snapshot::with_metadata(
+                    kep,
+                    files,
+                    blobs.metadata(&id)?,
+                    oversized,
+                    blobs,
+                    readme_cap,
+                ));
+            }
             Some(FileEntry { id, .. }) => {
                 let bytes = blobs.blob(&id)?;
                 let invalid = invalid_utf8(&bytes);
                 let text = decode_text(bytes);
-                let state = match kep.kind {
-                    KepKind::Directory => match invalid {
-                        Some(at) => MetadataState::Invalid(not_utf8(&text, at)),
-                        None => parse_state(Metadata::parse(&text, 0)),
-                    },
-                    KepKind::Legacy => match (metadata::split_front_matter(&text), invalid) {
-                        (Some((_, _, body)), Some(at)) if at.0 <= text[..body].matches('\n').count() => {
-                            MetadataState::Invalid(not_utf8(&text, at))
-                        }
-                        (Some((yaml, offset, _)), _) => parse_state(Metadata::parse(yaml, offset)),
-                        (None, _) => MetadataState::Missing,
-                    },
+                let state = match (metadata::split_front_matter(&text), invalid) {
+                    (Some((_, _, body)), Some(at)) if at.0 <= text[..body].matches('\n').count() => {
+                        MetadataState::Invalid(not_utf8(&text, at))
+                    }
+                    (Some((yaml, offset, _)), _) => parse_state(Metadata::parse(yaml, offset)),
+                    (None, _) => MetadataState::Missing,
                 };
-                if kep.kind == KepKind::Legacy {
-                    legacy_text = Some(text);
-                }
+                legacy_text = Some(text);
                 state
             }
-        };
+        });
+        let mut snap = Snapshot::with_metadata(kep, files, metadata, oversized, blobs, readme_cap);
+        snap.legacy_text = legacy_text;
+        Ok(snap)
+    }
+
+    fn with_metadata(
+        kep: KepPath,
+        files: KepFiles,
+        metadata: Rc<MetadataState>,
+        mut oversized: Vec<Oversized>,
+        blobs: &'a dyn BlobSource,
+        readme_cap: u64,
+    ) -> Snapshot<'a> {
         if let Some(FileEntry {
             is_file: true, size, ..
         }) = files.readme
@@ -388,15 +447,15 @@ impl<'a> Snapshot<'a> {
                 cap: readme_cap,
             });
         }
-        Ok(Snapshot {
+        Snapshot {
             kep,
             files,
             metadata,
             readme: OnceCell::new(),
-            legacy_text,
+            legacy_text: None,
             oversized,
             blobs,
-        })
+        }
     }
 
     /// Whether the README is over its cap (so never read).
@@ -436,6 +495,16 @@ impl<'a> Snapshot<'a> {
             .filter(|n| n.len() < 8)
             .unwrap_or_default()
             .to_owned()
+    }
+}
+
+/// A directory KEP's `kep.yaml` as the rules see it.
+fn directory_metadata(bytes: Vec<u8>) -> MetadataState {
+    let invalid = invalid_utf8(&bytes);
+    let text = decode_text(bytes);
+    match invalid {
+        Some(at) => MetadataState::Invalid(not_utf8(&text, at)),
+        None => parse_state(Metadata::parse(&text, 0)),
     }
 }
 

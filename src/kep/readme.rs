@@ -195,11 +195,20 @@ fn fence_closed(block: &str) -> bool {
 /// The visible lines of a section body: HTML comments removed, each line trimmed with inner runs
 /// of white space collapsed, blank lines dropped.
 pub fn visible_lines(body: &str) -> Vec<String> {
-    strip_html_comments(body)
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|l| !l.is_empty())
-        .collect()
+    let mut out = Vec::new();
+    for l in strip_html_comments(body).lines() {
+        let mut line = String::with_capacity(l.len());
+        for word in l.split_whitespace() {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        if !line.is_empty() {
+            out.push(line);
+        }
+    }
+    out
 }
 
 /// Removes `<!-- ... -->`; an unterminated comment runs to the end.

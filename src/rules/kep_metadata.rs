@@ -123,7 +123,7 @@ impl KepMetadata {
     fn judge(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some(new) = &cx.diff.new else { return Ok(()) };
         let path = new.kep.metadata_path();
-        let meta = match &new.metadata {
+        let meta = match &*new.metadata {
             MetadataState::Missing => return Ok(()),
             MetadataState::NotAFile => {
                 out.push(cx.finding(
@@ -156,7 +156,7 @@ impl KepMetadata {
                         .diff
                         .old
                         .as_ref()
-                        .is_some_and(|o| matches!(o.metadata, MetadataState::Invalid(_)));
+                        .is_some_and(|o| matches!(*o.metadata, MetadataState::Invalid(_)));
                     if cx.scope == Scope::Tree || was_broken {
                         finding.severity = Severity::Warning;
                         finding.notes.push(match cx.scope {
@@ -534,12 +534,12 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope, kepva
 /// first, so there is at most one.
 fn kepval_problems(meta: &Metadata, artefacts: bool) -> Vec<Problem> {
     let bytes = meta.source().as_bytes();
-    let rejection = match kepval::decode_proposal(bytes, artefacts) {
-        Ok(proposal) => match kepval::prr_required(&proposal) {
+    let rejection = match meta.kepval(artefacts) {
+        Ok(proposal) => match kepval::prr_required(proposal) {
             Ok(_) => return Vec::new(),
             Err(r) => r,
         },
-        Err(r) => r,
+        Err(r) => r.clone(),
     };
     let name = match meta.scalar("kep-number") {
         Some(n) => format!("KEP-{n}"),

@@ -101,9 +101,9 @@ impl PrrApproval {
         }
         // kepval's own decision, on the file as kepval decodes it; kepguard also brings in KEPs
         // whose stage's milestone targets `since` or later.
-        let proposal = kepval::decode_proposal(meta.source().as_bytes(), cx.policy.kepval).ok();
+        let proposal = meta.kepval(cx.policy.kepval).as_ref().ok();
         let kepval_needs = since == super::PrrSince::DEFAULT
-            && match &proposal {
+            && match proposal {
                 Some(p) => kepval::prr_required(p) == Ok(true),
                 None => kepval_requires_prr(meta, since),
             };
@@ -125,7 +125,7 @@ impl PrrApproval {
         }
         let strict_only = !kepval_needs && since == super::PrrSince::DEFAULT;
         let before = out.len();
-        self.approval(cx, meta, proposal.as_ref(), out)?;
+        self.approval(cx, meta, proposal, out)?;
         if strict_only {
             let old = cx.diff.old.as_ref().and_then(|o| o.metadata.parsed());
             let lifecycle_change = match old {

@@ -248,6 +248,14 @@ const TITLE: &str = "\0title";
 /// A README's own "optional" marker is left out too: `## Alternatives [optional]` keeps the
 /// section.
 fn normalise(title: &str) -> String {
+    // Most headings are ASCII without "optional": one pass suffices.
+    if title.is_ascii() && !title.as_bytes().windows(8).any(|w| w.eq_ignore_ascii_case(b"optional")) {
+        return title
+            .bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| char::from(b.to_ascii_lowercase()))
+            .collect();
+    }
     title
         .to_lowercase()
         .replace("(optional)", "")
