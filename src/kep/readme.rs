@@ -23,9 +23,9 @@ pub struct Heading {
     /// 1-based line of the heading's first line.
     pub line: usize,
     /// Byte offset where the heading starts (start of its line).
-    start: usize,
+    pub(super) start: usize,
     /// Byte offset of the line after the heading.
-    body_start: usize,
+    pub(super) body_start: usize,
 }
 
 /// A section: from its heading to the next heading of the same or a higher level.
@@ -129,7 +129,21 @@ impl Readme {
     }
 }
 
+/// The headings of `markdown` and the 1-based line of a fenced code block never closed: by the
+/// line scanner where it is sure, else by a full parse.
 fn parse_headings(markdown: &str) -> (Vec<Heading>, Option<usize>) {
+    scan_headings(markdown).unwrap_or_else(|| pulldown_headings(markdown))
+}
+
+/// What [`pulldown_headings`] returns, found by a line scanner at a fraction of its cost, or
+/// `None` where the scanner meets Markdown it does not model (see [`super::headings`]).
+pub fn scan_headings(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
+    super::headings::scan(markdown)
+}
+
+/// The reference for the scanner: the headings and unclosed fence that a full pulldown-cmark parse
+/// of `markdown` gives.
+pub fn pulldown_headings(markdown: &str) -> (Vec<Heading>, Option<usize>) {
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
@@ -177,7 +191,7 @@ fn parse_headings(markdown: &str) -> (Vec<Heading>, Option<usize>) {
 
 /// Whether the source of a fenced code block ends with a closing fence: a line of at least as
 /// many of the opening fence's characters, and nothing else.
-fn fence_closed(block: &str) -> bool {
+pub(super) fn fence_closed(block: &str) -> bool {
     let mut lines = block.trim_end_matches(['\n', '\r']).lines();
     let Some(open) = lines.next().map(str::trim_start) else {
         return true;
