@@ -27,8 +27,8 @@ pub fn scan(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
         containers: Vec::new(),
         leaf: Leaf::None,
         headings: Vec::new(),
-        refdefs: false,
-        bracket_title: false,
+        refdefs: Vec::new(),
+        bracket_titles: Vec::new(),
     };
     let mut start = 0;
     while start < bytes.len() {
@@ -56,8 +56,13 @@ pub fn scan(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
         Leaf::Fence { .. } => return None,
         _ => None,
     };
-    if s.refdefs && s.bracket_title {
-        return None;
+    if !s.refdefs.is_empty() {
+        // Read those titles again with every definition: the first of a label wins, as in the
+        // document.
+        let defs = s.refdefs.join("\n");
+        for (i, fragment) in std::mem::take(&mut s.bracket_titles) {
+            s.headings[i].title = inline_title(&format!("{fragment}\n\n{defs}\n"));
+        }
     }
     Some((s.headings, unclosed))
 }
@@ -102,6 +107,8 @@ enum Leaf {
     /// A link reference definition's line: pulldown-cmark goes on to read the next line as
     /// another definition or a paragraph, whatever its indentation, unless it interrupts one.
     AfterRefdef,
+    /// A definition's label and colon, at top level: its destination is on this line.
+    RefdefDest(usize),
 }
 
 struct Scanner<'a> {
@@ -110,10 +117,10 @@ struct Scanner<'a> {
     containers: Vec<Container>,
     leaf: Leaf,
     headings: Vec<Heading>,
-    /// A link reference definition was seen: a title could hold a link that it resolves.
-    refdefs: bool,
-    /// A title read by inline parsing holds a bracket.
-    bracket_title: bool,
+    /// The source of each link reference definition: a title may hold a link one resolves.
+    refdefs: Vec<String>,
+    /// Titles read by inline parsing that hold a bracket: the heading's index and its source.
+    bracket_titles: Vec<(usize, String)>,
 }
 
 /// pulldown-cmark's `LineStart`: a cursor over a line's start where tabs count to the next
@@ -549,32 +556,62 @@ fn html_type_7(line: &[u8]) -> bool {
     d.get(i) == Some(&b'>') && is_blank(&d[i + 1..])
 }
 
-/// Whether a paragraph starting with `rest` opens with a link reference definition filling the
-/// line (`Some(true)`) or not (`Some(false)`); `None` for one that may go on to the next line or
-/// that needs escapes, angle brackets or parentheses judged.
-fn refdef_line(rest: &[u8]) -> Option<bool> {
+/// How a paragraph starting with `rest` begins, as pulldown-cmark's `scan_refdef` judges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refdef {
+    /// Not with a link reference definition.
+    No,
+    /// With one filling the line.
+    Line,
+    /// With a label and colon alone: the destination may be on the next line.
+    Label,
+}
+
+/// `None` for a definition this scanner does not judge: one whose label goes on past the line,
+/// or whose destination or title needs angle brackets, parentheses or escapes weighed.
+fn refdef_line(rest: &[u8], next_line: &[u8]) -> Option<Refdef> {
     if rest.first() != Some(&b'[') {
-        return Some(false);
+        return Some(Refdef::No);
     }
     let mut i = 1;
     loop {
-        match rest.get(i)? {
-            b'\\' => return None,
-            b'[' => return Some(false),
-            b']' => break,
+        match rest.get(i) {
+            // The label may close on the next line.
+            None => {
+                return match next_line.iter().find(|&&b| matches!(b, b'[' | b']' | b'\\')) {
+                    Some(b'[') => Some(Refdef::No),
+                    _ => None,
+                };
+            }
+            Some(b'\\') => i += 2,
+            Some(b'[') => return Some(Refdef::No),
+            Some(b']') => break,
             _ => i += 1,
         }
     }
     if rest.get(i + 1) != Some(&b':') {
-        return Some(false);
+        return Some(Refdef::No);
     }
     if is_blank(&rest[1..i]) || i > 999 {
         return None;
     }
     i += 2;
-    i += rest[i..].iter().take_while(|&&b| is_ws_no_nl(b)).count();
+    if is_blank(&rest[i..]) {
+        return Some(Refdef::Label);
+    }
+    dest_and_title(&rest[i..]).map(|whole| if whole { Refdef::Line } else { Refdef::No })
+}
+
+/// Whether `rest` (after a definition's colon) is a destination and optional title filling the
+/// line; `None` where this scanner does not judge it.
+fn dest_and_title(rest: &[u8]) -> Option<bool> {
+    let mut i = rest.iter().take_while(|&&b| is_ws_no_nl(b)).count();
     let dest = rest[i..].iter().take_while(|&&b| b > b' ' && b != 0x7f).count();
-    if dest == 0 || rest[i] == b'<' || rest[i..i + dest].iter().any(|b| matches!(b, b'(' | b')' | b'\\')) {
+    if dest == 0
+        || rest[i..i + dest]
+            .iter()
+            .any(|b| matches!(b, b'(' | b')' | b'\\' | b'<'))
+    {
         return None;
     }
     i += dest;
@@ -584,12 +621,18 @@ fn refdef_line(rest: &[u8]) -> Option<bool> {
         return Some(true);
     }
     let q = rest[i];
-    if ws == 0 || (q != b'"' && q != b'\'') {
+    if ws == 0 || q == b'(' {
         return None;
     }
+    if q != b'"' && q != b'\'' {
+        // Not a title, on the destination's line: no definition at all.
+        return Some(false);
+    }
     let close = rest[i + 1..].iter().position(|&b| b == q)?;
-    let title = &rest[i + 1..i + 1 + close];
-    (!title.contains(&b'\\') && is_blank(&rest[i + 2 + close..])).then_some(true)
+    if rest[i + 1..i + 1 + close].contains(&b'\\') {
+        return None;
+    }
+    Some(is_blank(&rest[i + 2 + close..]))
 }
 
 /// Whether inline parsing could make a title differ from its source text.
@@ -717,6 +760,15 @@ impl Scanner<'_> {
                 }
                 self.leaf = Leaf::None;
             }
+            Leaf::RefdefDest(at) => {
+                let at = *at;
+                self.refdefs.push(format!(
+                    "{}\n{}",
+                    self.doc[at..self.line_starts[line_no] - 1].trim_end(),
+                    &self.doc[start..end]
+                ));
+                return self.after_refdef(end);
+            }
             Leaf::AfterRefdef => {
                 let current = self.scan_containers(&mut cur) == self.containers.len();
                 let mut c2 = cur.clone();
@@ -725,8 +777,9 @@ impl Scanner<'_> {
                     return self.block(start, end, line_no);
                 }
                 c2.scan_all_space();
-                if refdef_line(c2.rest())? {
-                    return self.refdef(end);
+                match refdef_line(c2.rest(), self.next_line(end))? {
+                    Refdef::No => {}
+                    kind => return self.refdef(kind, start + c2.ix, end),
                 }
                 self.leaf = Leaf::Paragraph {
                     line: line_no,
@@ -781,20 +834,44 @@ impl Scanner<'_> {
         self.block(start, end, line_no)
     }
 
+    /// The title of the heading about to be added, from its source.
     fn inline_title(&mut self, fragment: &str) -> String {
-        self.bracket_title |= fragment.contains(['[', ']']);
+        if fragment.contains(['[', ']']) {
+            self.bracket_titles.push((self.headings.len(), fragment.to_owned()));
+        }
         inline_title(fragment)
     }
 
-    /// A link reference definition filling the line: what follows decides what comes next.
-    fn refdef(&mut self, end: usize) -> Option<()> {
+    /// The line after the one ending at `end`.
+    fn next_line(&self, end: usize) -> &[u8] {
+        let rest = self.doc[end..].trim_start_matches('\r');
+        let rest = rest.strip_prefix('\n').unwrap_or("");
+        let line = rest.split('\n').next().unwrap_or("");
+        line.strip_suffix('\r').unwrap_or(line).as_bytes()
+    }
+
+    /// A link reference definition starting at `at` in the line ending at `end`.
+    fn refdef(&mut self, kind: Refdef, at: usize, end: usize) -> Option<()> {
+        if kind == Refdef::Label {
+            // Its destination on the next line, at top level only.
+            let next = self.next_line(end);
+            if !self.containers.is_empty() || !dest_and_title(next)? {
+                return None;
+            }
+            self.leaf = Leaf::RefdefDest(at);
+            return Some(());
+        }
+        self.refdefs.push(self.doc[at..end].to_owned());
+        self.after_refdef(end)
+    }
+
+    fn after_refdef(&mut self, end: usize) -> Option<()> {
         // A title may follow on the next line.
         let next = self.doc[end..].trim_start_matches(['\r', '\n']);
         let next = next.trim_start_matches([' ', '\t', '>']);
         if next.starts_with(['"', '\'', '(']) {
             return None;
         }
-        self.refdefs = true;
         self.leaf = Leaf::AfterRefdef;
         Some(())
     }
@@ -884,8 +961,9 @@ impl Scanner<'_> {
             };
             return Some(());
         }
-        if refdef_line(rest)? {
-            return self.refdef(end);
+        match refdef_line(rest, self.next_line(end))? {
+            Refdef::No => {}
+            kind => return self.refdef(kind, at, end),
         }
         self.leaf = Leaf::Paragraph {
             line: line_no,
@@ -980,6 +1058,12 @@ mod tests {
             vec![h(2, "c", 5)]
         );
         assert_eq!(sure("[a] b\n===\n"), vec![h(1, "[a] b", 1)]);
+        assert_eq!(
+            sure("## [a] [b]\n\n[a]: /url\n[b]:\n  /u\n[c]: /v 'x' y\n# z\n"),
+            vec![h(2, "a b", 1), h(1, "z", 7)]
+        );
+        assert_eq!(sure("[a]:\n/url\n# x\n"), vec![h(1, "x", 3)]);
+        assert_eq!(sure("[^1]: The x\n===\n"), vec![h(1, "[^1]: The x", 1)]);
     }
 
     #[test]
@@ -992,9 +1076,9 @@ mod tests {
 
     #[test]
     fn unsure_cases() {
-        unsure("[a]:\n/url\n# x\n");
+        unsure("- [a]:\n  /url\n# x\n");
         unsure("[a]: /url\n'title'\n# x\n");
-        unsure("## [a]\n\n[a]: /url\n");
+        unsure("[a\nb]: /url\n# x\n");
         unsure("-\n  # x\n");
         unsure("a\rb\n");
         unsure("> ```\n> # x\n");
