@@ -90,6 +90,10 @@ enum Leaf {
         /// The source of each line's content (after the containers), for a title that needs
         /// inline parsing.
         parts: Vec<(usize, usize)>,
+        /// Its lines read alone would not parse the same: the first follows a link reference
+        /// definition (so may be one that opens a block anywhere else), or one is a lazy
+        /// continuation (which may be a setext underline read alone).
+        fragile: bool,
     },
     Fence {
         ch: u8,
@@ -784,6 +788,7 @@ impl Scanner<'_> {
                 self.leaf = Leaf::Paragraph {
                     line: line_no,
                     parts: vec![(start + c2.ix, end)],
+                    fragile: true,
                 };
                 return Some(());
             }
@@ -794,11 +799,18 @@ impl Scanner<'_> {
                 if !cur.scan_space(4) {
                     let rest = cur.rest();
                     if current && let Some(level) = scan_setext(rest) {
-                        let Leaf::Paragraph { line, mut parts } = std::mem::replace(&mut self.leaf, Leaf::None) else {
+                        let Leaf::Paragraph {
+                            line,
+                            mut parts,
+                            fragile,
+                        } = std::mem::replace(&mut self.leaf, Leaf::None)
+                        else {
                             unreachable!()
                         };
                         let title = if parts.len() == 1 && !needs_inline(&self.doc.as_bytes()[parts[0].0..parts[0].1]) {
                             self.doc[parts[0].0..parts[0].1].trim().to_owned()
+                        } else if fragile {
+                            return None;
                         } else {
                             parts.push((0, 0));
                             let mut fragment = String::new();
@@ -825,8 +837,9 @@ impl Scanner<'_> {
                     return self.block(start, end, line_no);
                 }
                 // A lazy continuation line: the containers stay open.
-                if let Leaf::Paragraph { parts, .. } = &mut self.leaf {
+                if let Leaf::Paragraph { parts, fragile, .. } = &mut self.leaf {
                     parts.push((start + after_containers, end));
+                    *fragile |= !current;
                 }
                 return Some(());
             }
@@ -855,7 +868,10 @@ impl Scanner<'_> {
         if kind == Refdef::Label {
             // Its destination on the next line, at top level only.
             let next = self.next_line(end);
-            if !self.containers.is_empty() || !dest_and_title(next)? {
+            let first = next.iter().find(|&&b| !is_ws_no_nl(b));
+            // A line that could open a block of its own is left to the full parse.
+            let plain = first.is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'/' | b'.'));
+            if !self.containers.is_empty() || !plain || !dest_and_title(next)? {
                 return None;
             }
             self.leaf = Leaf::RefdefDest(at);
@@ -968,6 +984,7 @@ impl Scanner<'_> {
         self.leaf = Leaf::Paragraph {
             line: line_no,
             parts: vec![(at, end)],
+            fragile: false,
         };
         Some(())
     }
