@@ -1,7 +1,9 @@
 //! Properties of the "did Implementation History gain a line" decision over generated READMEs
 //! shaped like the KEP template: only visible text written inside that section counts.
 
-use kepguard::kep::readme::{Readme, gained_line, section_gained_line, visible_lines};
+use kepguard::kep::readme::{
+    Readme, gained_line, pulldown_headings, scan_headings, section_gained_line, visible_lines,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -310,5 +312,72 @@ fn text_after_an_empty_comment_stays_visible() {
             visible_lines(&format!("{empty}\n- v1.30: beta\n")),
             vec!["- v1.30: beta"]
         );
+    }
+}
+
+/// A line of Markdown built from the pieces that decide where headings are: indentation,
+/// container markers, fences, HTML, setext underlines, link reference definitions, inline markup.
+fn markdown_line() -> impl Strategy<Value = String> {
+    let prefix = prop_oneof![
+        Just(""),
+        Just(" "),
+        Just("  "),
+        Just("    "),
+        Just("\t"),
+        Just("- "),
+        Just("-"),
+        Just("* "),
+        Just("1. "),
+        Just("2) "),
+        Just("> "),
+        Just(">"),
+        Just("  - "),
+        Just("> - "),
+        Just("-    "),
+    ];
+    let body = prop_oneof![
+        Just("# T"),
+        Just("## T ##"),
+        Just("### `c` *e* [l](u) &amp;"),
+        Just("#x"),
+        Just("###"),
+        Just("==="),
+        Just("---"),
+        Just("- - -"),
+        Just("```"),
+        Just("````"),
+        Just("~~~"),
+        Just("``` go"),
+        Just("<!--"),
+        Just("-->"),
+        Just("<!-- c -->"),
+        Just("<details>"),
+        Just("<img src=\"x\">"),
+        Just("<a name=\"x\"></a>"),
+        Just("[a]: /u"),
+        Just("[a]:"),
+        Just("/u 't'"),
+        Just("## [a]"),
+        Just("text"),
+        Just("more text"),
+        Just("[a] text"),
+        Just("**bold**"),
+        Just(""),
+        Just("   "),
+    ];
+    (prefix, body).prop_map(|(p, b)| format!("{p}{b}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// Wherever the heading scanner is sure, it agrees with the full parse.
+    #[test]
+    fn the_heading_scanner_agrees_with_pulldown_when_sure(lines in vec(markdown_line(), 0..14), crlf in any::<bool>()) {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let text: String = lines.iter().map(|l| format!("{l}{eol}")).collect();
+        if let Some(got) = scan_headings(&text) {
+            prop_assert_eq!(got, pulldown_headings(&text), "{:?}", text);
+        }
     }
 }

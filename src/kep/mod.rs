@@ -1,6 +1,7 @@
 //! KEPs as files: where they live in a tree, and the old and new snapshot of one that a change
 //! touched.
 
+mod headings;
 pub mod kepval;
 pub mod metadata;
 pub mod readme;

@@ -3,6 +3,8 @@
 //! Template guidance lives in HTML comments, so only *visible* text counts: writing inside a
 //! comment is not an update.
 
+use std::cell::OnceCell;
+
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use similar::{Algorithm, DiffOp, capture_diff_slices};
 
@@ -14,6 +16,8 @@ pub struct Readme {
     unclosed_fence: Option<usize>,
     /// Byte offset of each line's start, so that a line is found without rescanning the text.
     line_starts: Vec<usize>,
+    /// Found on first use: a Markdown parse of a long README is costly, and most are never asked.
+    bold_labels: OnceCell<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,9 +27,9 @@ pub struct Heading {
     /// 1-based line of the heading's first line.
     pub line: usize,
     /// Byte offset where the heading starts (start of its line).
-    start: usize,
+    pub(super) start: usize,
     /// Byte offset of the line after the heading.
-    body_start: usize,
+    pub(super) body_start: usize,
 }
 
 /// A section: from its heading to the next heading of the same or a higher level.
@@ -58,7 +62,22 @@ impl Readme {
             headings,
             unclosed_fence,
             line_starts,
+            bold_labels: OnceCell::new(),
         }
+    }
+
+    /// The bold text that opens a paragraph or list item: `* **How can this feature be
+    /// enabled / disabled in a live cluster?**`. Templates before 2021 posed the PRR questions
+    /// this way, and READMEs written from them answer the questions under such labels, not
+    /// headings.
+    pub fn bold_labels(&self) -> &[String] {
+        self.bold_labels.get_or_init(|| {
+            if may_have_bold_label(&self.text) {
+                bold_labels(&self.text)
+            } else {
+                Vec::new()
+            }
+        })
     }
 
     pub fn text(&self) -> &str {
@@ -129,7 +148,21 @@ impl Readme {
     }
 }
 
+/// The headings of `markdown` and the 1-based line of a fenced code block never closed: by the
+/// line scanner where it is sure, else by a full parse.
 fn parse_headings(markdown: &str) -> (Vec<Heading>, Option<usize>) {
+    scan_headings(markdown).unwrap_or_else(|| pulldown_headings(markdown))
+}
+
+/// What [`pulldown_headings`] returns, found by a line scanner at a fraction of its cost, or
+/// `None` where the scanner meets Markdown it does not model (see [`super::headings`]).
+pub fn scan_headings(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
+    super::headings::scan(markdown)
+}
+
+/// The reference for the scanner: the headings and unclosed fence that a full pulldown-cmark parse
+/// of `markdown` gives.
+pub fn pulldown_headings(markdown: &str) -> (Vec<Heading>, Option<usize>) {
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
@@ -175,9 +208,66 @@ fn parse_headings(markdown: &str) -> (Vec<Heading>, Option<usize>) {
     (headings, unclosed)
 }
 
+/// Whether some line, past its indentation, block quote and list markers, starts with `**` or
+/// `__`: a bold label opens its paragraph or list item, so a README without such a line has none
+/// and needs no parse.
+fn may_have_bold_label(text: &str) -> bool {
+    text.lines().any(|line| {
+        let mut rest = line;
+        loop {
+            rest = rest.trim_start_matches([' ', '\t']);
+            if let Some(r) = rest.strip_prefix('>') {
+                rest = r;
+                continue;
+            }
+            let marker = match rest.as_bytes().first() {
+                Some(b'*' | b'-' | b'+') => 1,
+                Some(b'0'..=b'9') => {
+                    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                    match rest.as_bytes().get(digits) {
+                        Some(b'.' | b')') => digits + 1,
+                        _ => 0,
+                    }
+                }
+                _ => 0,
+            };
+            match rest.as_bytes().get(marker) {
+                Some(b' ' | b'\t') if marker > 0 => rest = &rest[marker..],
+                _ => break,
+            }
+        }
+        rest.starts_with("**") || rest.starts_with("__")
+    })
+}
+
+/// See [`Readme::bold_labels`].
+fn bold_labels(text: &str) -> Vec<String> {
+    let mut labels = Vec::new();
+    // The label being read, and whether the next event opens a paragraph or list item.
+    let mut label: Option<String> = None;
+    let mut at_start = false;
+    for event in Parser::new_ext(text, Options::empty()) {
+        match event {
+            Event::Start(Tag::Paragraph | Tag::Item) => at_start = true,
+            Event::Start(Tag::Strong) if at_start && label.is_none() => label = Some(String::new()),
+            Event::Text(t) | Event::Code(t) if label.is_some() => {
+                label.as_mut().expect("checked").push_str(&t);
+            }
+            Event::SoftBreak if label.is_some() => label.as_mut().expect("checked").push(' '),
+            Event::End(TagEnd::Strong) => {
+                if let Some(l) = label.take() {
+                    labels.push(l);
+                }
+            }
+            _ => at_start = false,
+        }
+    }
+    labels
+}
+
 /// Whether the source of a fenced code block ends with a closing fence: a line of at least as
 /// many of the opening fence's characters, and nothing else.
-fn fence_closed(block: &str) -> bool {
+pub(super) fn fence_closed(block: &str) -> bool {
     let mut lines = block.trim_end_matches(['\n', '\r']).lines();
     let Some(open) = lines.next().map(str::trim_start) else {
         return true;
@@ -321,6 +411,19 @@ mod tests {
             let got: Vec<&str> = (1..=want.len() + 1).filter_map(|l| r.line_text(l)).collect();
             assert_eq!(got, want, "{text:?}");
             assert_eq!(r.line_text(0), None);
+        }
+    }
+
+    #[test]
+    fn bold_labels_open_paragraphs_and_items_and_need_a_line_starting_bold() {
+        let r = readme("* **Q1?**\n  answer\n\n> 1. __Q2__ more\n\ntext **not**\n");
+        assert_eq!(r.bold_labels(), ["Q1?", "Q2"]);
+        assert!(readme("text **not**\n- *em* **no**\n").bold_labels().is_empty());
+        for text in ["- **a**", "  > > 12) __b__", "+\t**c**", "***d***"] {
+            assert!(may_have_bold_label(text), "{text:?}");
+        }
+        for text in ["a **b**", "*a* **b**", "-**a**", "1.**a**", "&#42;&#42;a**"] {
+            assert!(!may_have_bold_label(text), "{text:?}");
         }
     }
 

@@ -1,9 +1,7 @@
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use anyhow::Result;
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 use super::{Context, Rule, RuleInfo, Scope, declare_rule};
 use crate::finding::{Finding, Location, Severity};
@@ -280,7 +278,7 @@ fn missing(required: &[Required], readme: Option<&Readme>) -> Vec<Required> {
     if lacking.is_empty() {
         return lacking;
     }
-    let labels = cached_bold_labels(r.text());
+    let labels = r.bold_labels();
     let label_keys: Vec<String> = labels.iter().map(|t| normalise(t)).collect();
     lacking = lacking_from(&lacking, &label_keys);
     if lacking.is_empty() {
@@ -366,60 +364,6 @@ fn common_words(a: &[String], b: &[String]) -> usize {
         }
     }
     row[b.len()]
-}
-
-/// A README's bold labels by the hash and length of its text.
-type Labels = (u64, usize, Rc<Vec<String>>);
-
-/// [`bold_labels`], kept for the READMEs seen lately: a run over many commits reads each README
-/// again as the next change's old side, and a Markdown parse of a long README is the costliest
-/// step here.
-fn cached_bold_labels(text: &str) -> Rc<Vec<String>> {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    thread_local! {
-        static RECENT: RefCell<VecDeque<Labels>> = const { RefCell::new(VecDeque::new()) };
-    }
-    let mut hasher = DefaultHasher::new();
-    text.hash(&mut hasher);
-    let key = (hasher.finish(), text.len());
-    RECENT.with_borrow_mut(|recent| {
-        if let Some((.., labels)) = recent.iter().find(|(h, n, _)| (*h, *n) == key) {
-            return labels.clone();
-        }
-        let labels = Rc::new(bold_labels(text));
-        if recent.len() == 16 {
-            recent.pop_front();
-        }
-        recent.push_back((key.0, key.1, labels.clone()));
-        labels
-    })
-}
-
-/// The bold text that opens a paragraph or list item: `* **How can this feature be
-/// enabled / disabled in a live cluster?**`. Templates before 2021 posed the PRR questions this
-/// way, and READMEs written from them answer the questions under such labels, not headings.
-fn bold_labels(text: &str) -> Vec<String> {
-    let mut labels = Vec::new();
-    // The label being read, and whether the next event opens a paragraph or list item.
-    let mut label: Option<String> = None;
-    let mut at_start = false;
-    for event in Parser::new_ext(text, Options::empty()) {
-        match event {
-            Event::Start(Tag::Paragraph | Tag::Item) => at_start = true,
-            Event::Start(Tag::Strong) if at_start && label.is_none() => label = Some(String::new()),
-            Event::Text(t) | Event::Code(t) if label.is_some() => {
-                label.as_mut().expect("checked").push_str(&t);
-            }
-            Event::SoftBreak if label.is_some() => label.as_mut().expect("checked").push(' '),
-            Event::End(TagEnd::Strong) => {
-                if let Some(l) = label.take() {
-                    labels.push(l);
-                }
-            }
-            _ => at_start = false,
-        }
-    }
-    labels
 }
 
 #[cfg(test)]

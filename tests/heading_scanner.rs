@@ -1,0 +1,108 @@
+//! The heading scanner against a full pulldown-cmark parse, on every README blob of the real KEP
+//! history (`../shared/corpus/`, where present): wherever the scanner is sure, it must agree.
+//! Prints, and writes to `target/heading-scanner.txt`, how often it had to fall back.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+use common::{clone_corpus, git_in};
+use kepguard::kep::decode_text;
+use kepguard::kep::readme::{pulldown_headings, scan_headings};
+
+/// A KEP README path: `keps/**/README.md`, or a legacy `keps/<group>/<name>.md`.
+fn is_readme(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    parts.first() == Some(&"keps")
+        && (parts.last() == Some(&"README.md") || (parts.len() == 3 && parts[2].ends_with(".md")))
+}
+
+/// Every distinct blob ever stored at a README path, read in one `git cat-file --batch`.
+fn readme_blobs(repo: &std::path::Path) -> Vec<(String, String)> {
+    let mut ids: Vec<(String, String)> = git_in(repo, &["rev-list", "--objects", "--all"])
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, path)| is_readme(path))
+        .map(|(id, path)| (id.to_owned(), path.to_owned()))
+        .collect();
+    ids.sort();
+    ids.dedup_by(|a, b| a.0 == b.0);
+
+    let mut child = Command::new("git")
+        .args(["cat-file", "--batch"])
+        .current_dir(repo)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("git cat-file runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let request: String = ids.iter().map(|(id, _)| format!("{id}\n")).collect();
+    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()).unwrap());
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut blobs = Vec::with_capacity(ids.len());
+    for (id, path) in ids {
+        let mut header = String::new();
+        out.read_line(&mut header).unwrap();
+        let fields: Vec<&str> = header.split_whitespace().collect();
+        assert_eq!(fields.get(1), Some(&"blob"), "{id} {path}: {header}");
+        let size: usize = fields[2].parse().unwrap();
+        let mut bytes = vec![0; size + 1];
+        out.read_exact(&mut bytes).unwrap();
+        bytes.pop();
+        blobs.push((format!("{id} {path}"), decode_text(bytes)));
+    }
+    writer.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    blobs
+}
+
+#[test]
+fn scanner_agrees_with_pulldown_on_every_corpus_readme() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(repo) = clone_corpus(tmp.path(), "k.git") else {
+        return;
+    };
+    let blobs = readme_blobs(&repo);
+    assert!(blobs.len() > 1000, "only {} README blobs", blobs.len());
+
+    // Two halves in parallel: a debug build parses every blob twice.
+    let (a, b) = blobs.split_at(blobs.len() / 2);
+    let check = |part: &[(String, String)]| -> (usize, Vec<String>) {
+        let mut sure = 0;
+        let mut wrong = Vec::new();
+        for (name, text) in part {
+            if let Some(got) = scan_headings(text) {
+                sure += 1;
+                let want = pulldown_headings(text);
+                if got != want {
+                    wrong.push(format!("{name}:\n  scanner:  {got:?}\n  pulldown: {want:?}"));
+                }
+            }
+        }
+        (sure, wrong)
+    };
+    let (first, second) = std::thread::scope(|s| {
+        let h = s.spawn(|| check(a));
+        (check(b), h.join().unwrap())
+    });
+    let sure = first.0 + second.0;
+    let wrong: Vec<String> = first.1.into_iter().chain(second.1).collect();
+
+    let fallback = blobs.len() - sure;
+    let report = format!(
+        "README blobs: {}\nhandled by the scanner: {sure}\nfell back to pulldown-cmark: {fallback} ({:.2}%)\n",
+        blobs.len(),
+        100.0 * fallback as f64 / blobs.len() as f64
+    );
+    print!("{report}");
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("heading-scanner.txt"), &report).unwrap();
+    assert!(
+        wrong.is_empty(),
+        "{} blobs differ:\n{}",
+        wrong.len(),
+        wrong.iter().take(5).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
