@@ -100,15 +100,29 @@ impl Objects<'_> {
     fn read_blob(&self, id: &ObjectId, cap: u64, header_first: bool) -> Result<Vec<u8>> {
         let mut buf = Vec::new();
         BLOB_CAP.set(header_first.then_some(cap));
-        let found = self.0.try_find(id, &mut buf);
+        // Where the object landed: stores decode into `buf`, which is then handed over uncopied.
+        let found = self
+            .0
+            .try_find(id, &mut buf)
+            .map(|o| o.map(|d| (d.kind, d.data.as_ptr() as usize, d.data.len())));
         BLOB_CAP.set(None);
         let too_large = |size: u64| anyhow::Error::new(TooLarge { id: *id, size, cap });
         match found {
-            Ok(Some(data)) if data.kind == gix::object::Kind::Blob => match data.data.len() as u64 {
+            Ok(Some((gix::object::Kind::Blob, at, len))) => match len as u64 {
                 size if size > cap => Err(too_large(size)),
-                _ => Ok(data.data.to_vec()),
+                _ if at == buf.as_ptr() as usize && len <= buf.len() => {
+                    buf.truncate(len);
+                    Ok(buf)
+                }
+                _ => {
+                    let mut again = Vec::new();
+                    match self.0.try_find(id, &mut again) {
+                        Ok(Some(d)) => Ok(d.data.to_vec()),
+                        _ => bail!("cannot read blob {id}"),
+                    }
+                }
             },
-            Ok(Some(data)) => bail!("object {id} is a {}, not a blob", data.kind),
+            Ok(Some((kind, ..))) => bail!("object {id} is a {kind}, not a blob"),
             Ok(None) => bail!("blob {id} is missing from the object database"),
             Err(e) => match e.downcast_any_ref::<TooLarge>() {
                 Some(t) => Err(too_large(t.size)),

@@ -31,8 +31,9 @@ pub fn scan(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
         bracket_titles: Vec::new(),
     };
     let mut start = 0;
+    let mut newlines = memchr::memchr_iter(b'\n', bytes);
     while start < bytes.len() {
-        let next = markdown[start..].find('\n').map_or(bytes.len(), |i| start + i + 1);
+        let next = newlines.next().map_or(bytes.len(), |i| i + 1);
         let mut end = next;
         if end > start && bytes[end - 1] == b'\n' {
             end -= 1;
@@ -68,15 +69,7 @@ pub fn scan(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
 fn lone_cr(text: &str) -> bool {
     // `str::find` searches for a byte far faster than a byte loop.
     let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(i) = text[from..].find('\r') {
-        let at = from + i;
-        if bytes.get(at + 1) != Some(&b'\n') {
-            return true;
-        }
-        from = at + 1;
-    }
-    false
+    memchr::memchr_iter(b'\r', bytes).any(|at| bytes.get(at + 1) != Some(&b'\n'))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -54,9 +54,7 @@ impl Readme {
                 .collect();
             parse_headings(&(head + &text[body_start..]))
         };
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let line_starts = line_starts(&text);
         Readme {
             text,
             headings,
@@ -148,6 +146,13 @@ impl Readme {
     }
 }
 
+/// The byte offset of each line's start.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+        .collect()
+}
+
 /// The headings of `markdown` and the 1-based line of a fenced code block never closed: by the
 /// line scanner where it is sure, else by a full parse.
 fn parse_headings(markdown: &str) -> (Vec<Heading>, Option<usize>) {
@@ -163,9 +168,7 @@ pub fn scan_headings(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
 /// The reference for the scanner: the headings and unclosed fence that a full pulldown-cmark parse
 /// of `markdown` gives.
 pub fn pulldown_headings(markdown: &str) -> (Vec<Heading>, Option<usize>) {
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(markdown.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
+    let line_starts = line_starts(markdown);
     let line_of = |offset: usize| line_starts.partition_point(|&s| s <= offset) - 1;
 
     let mut headings = Vec::new();
