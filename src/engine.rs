@@ -15,7 +15,7 @@ use crate::git::walk::{self, CommitPair};
 use crate::git::{FileTexts, Objects, TreeFiles};
 use crate::kep::metadata::Milestone;
 use crate::kep::readme::Readme;
-use crate::kep::{BlobSource, KepDiff, MetadataCache, MetadataState, ReadmeCache, decode_text};
+use crate::kep::{BlobSource, ChangedKep, KepDiff, MetadataCache, MetadataState, ReadmeCache, decode_text};
 use crate::policy::{Level, Policy};
 use crate::rules::{self, Context, Scope};
 
@@ -91,24 +91,42 @@ pub fn check_trees(
         };
         judge_kep(&cx, &mut findings)?;
     }
-    if policy.level(rules::policy_change::INFO.id) != Level::Off
-        && let Some(mut finding) = policy_finding(objects, commit, old_tree, new_tree)?
-    {
-        // A policy that does not parse stays an error whatever the level: it would stop every
-        // later check.
-        let severity = finding.severity;
-        policy.judge(&mut finding, None);
-        if severity == crate::finding::Severity::Error && finding.severity == crate::finding::Severity::Warning {
-            finding.severity = severity;
-        }
-        findings.push(finding);
-    }
-    findings
-        .sort_by(|a, b| (&a.location.path, a.rule, a.location.line).cmp(&(&b.location.path, b.rule, b.location.line)));
+    findings.extend(judged_policy_finding(objects, policy, commit, old_tree, new_tree)?);
+    sort_commit_findings(&mut findings);
     report.keps_checked += changed.len();
     report.commits_checked += 1;
     report.findings.extend(findings);
     Ok(())
+}
+
+/// A commit's findings in the order reports list them: by path, then rule, then line.
+fn sort_commit_findings(findings: &mut [Finding]) {
+    findings
+        .sort_by(|a, b| (&a.location.path, a.rule, a.location.line).cmp(&(&b.location.path, b.rule, b.location.line)));
+}
+
+/// [`policy_finding`], judged by the policy unless `policy-change` is off.
+fn judged_policy_finding(
+    objects: Objects<'_>,
+    policy: &Policy,
+    commit: ObjectId,
+    old_tree: Option<ObjectId>,
+    new_tree: ObjectId,
+) -> Result<Option<Finding>> {
+    if policy.level(rules::policy_change::INFO.id) == Level::Off {
+        return Ok(None);
+    }
+    let Some(mut finding) = policy_finding(objects, commit, old_tree, new_tree)? else {
+        return Ok(None);
+    };
+    // A policy that does not parse stays an error whatever the level: it would stop every later
+    // check.
+    let severity = finding.severity;
+    policy.judge(&mut finding, None);
+    if severity == crate::finding::Severity::Error && finding.severity == crate::finding::Severity::Warning {
+        finding.severity = severity;
+    }
+    Ok(Some(finding))
 }
 
 /// A finding of `policy-change` when the change touches the policy file: an error when the new
@@ -302,52 +320,151 @@ pub fn check_commit(objects: Objects<'_>, head: ObjectId, policy: Option<&Policy
     Ok(report)
 }
 
-/// Commits one worker takes at a time: small enough to balance uneven commits between workers,
-/// large enough that a worker's README cache sees a KEP touched again.
-const BATCH: usize = 32;
+/// One commit of an audit once its KEP changes are known: the first pass's result.
+struct Planned {
+    commit: ObjectId,
+    old_tree: Option<ObjectId>,
+    new_tree: ObjectId,
+    /// The run's policy plus this commit's trailers, when trailers are enabled.
+    policy: Option<Policy>,
+    changed: Vec<ChangedKep>,
+    policy_finding: Option<Finding>,
+}
 
 /// Checks each commit against its first parent under one policy (with trailers enabled, each
-/// commit's own trailers), reporting in the order given. Batches of commits go to one worker per
-/// core, each with its own handle on `store`; `progress` is told after each commit.
+/// commit's own trailers), reporting in the order given, as [`check_trees`] would commit by
+/// commit; `progress` is told as each commit is done.
+///
+/// A first pass diffs the commits' trees, a batch of commits at a time on one worker per core. The
+/// second judges the KEP changes grouped by KEP, each KEP's changes in history order on one
+/// worker: the old side of a change is then the new side of the one just judged, already read and
+/// parsed, and successive versions of a file are neighbours in the pack's delta chains.
 pub fn audit<S>(store: &S, policy: &Policy, commits: &[CommitPair], progress: &(dyn Fn() + Sync)) -> Result<Report>
 where
     S: gix::objs::Find + Clone + Send,
 {
-    let batches = commits.len().div_ceil(BATCH);
+    let planned = in_parallel(store, commits.len(), BATCH, |objects, state, i| {
+        let pair = &commits[i];
+        let new_tree = objects.commit_tree(&pair.commit)?;
+        let old_tree = pair.parent.map(|p| objects.commit_tree(&p)).transpose()?;
+        let own = policy
+            .trailers
+            .then(|| policy.with_trailers(objects, &[pair.commit]))
+            .transpose()?;
+        let run_policy = own.as_ref().unwrap_or(policy);
+        let changed = changed_keps(objects, &run_policy.layout, old_tree, new_tree, &mut state.diff)?;
+        let policy_finding = judged_policy_finding(objects, run_policy, pair.commit, old_tree, new_tree)?;
+        if changed.is_empty() {
+            progress();
+        }
+        Ok(Planned {
+            commit: pair.commit,
+            old_tree,
+            new_tree,
+            policy: own,
+            changed,
+            policy_finding,
+        })
+    })?;
+
+    // Each KEP's changes, oldest first; the largest groups first, so that workers finish together.
+    let mut by_kep: std::collections::HashMap<&str, Vec<(usize, usize)>> = std::collections::HashMap::new();
+    for (c, plan) in planned.iter().enumerate().rev() {
+        for (k, change) in plan.changed.iter().enumerate() {
+            by_kep.entry(change.kep.path.as_str()).or_default().push((c, k));
+        }
+    }
+    let mut groups: Vec<Vec<(usize, usize)>> = by_kep.into_values().collect();
+    groups.sort_by_key(|g| std::cmp::Reverse((g.len(), g[0])));
+    let pending: Vec<AtomicUsize> = planned.iter().map(|p| AtomicUsize::new(p.changed.len())).collect();
+    let judged = in_parallel(store, groups.len(), 1, |objects, state, g| {
+        let mut out = Vec::with_capacity(groups[g].len());
+        for &(c, k) in &groups[g] {
+            let plan = &planned[c];
+            let blobs = Blobs {
+                objects,
+                readmes: &state.readmes,
+                metadata: &state.metadata,
+            };
+            let repo = TreeFiles::new(objects, plan.new_tree, plan.old_tree).with_texts(&state.files);
+            let diff = KepDiff::load(&plan.changed[k], &blobs)?;
+            let cx = Context {
+                commit: plan.commit,
+                diff: &diff,
+                policy: plan.policy.as_ref().unwrap_or(policy),
+                repo: &repo,
+                scope: Scope::Change,
+            };
+            let mut findings = Vec::new();
+            judge_kep(&cx, &mut findings)?;
+            out.push(((c, k), findings));
+            if pending[c].fetch_sub(1, Ordering::Relaxed) == 1 {
+                progress();
+            }
+        }
+        Ok(out)
+    })?;
+
+    // Back in commit order, each commit's findings in its changes' order, as check_trees has them.
+    let mut per_change: Vec<Vec<Vec<Finding>>> = planned.iter().map(|p| vec![Vec::new(); p.changed.len()]).collect();
+    for ((c, k), findings) in judged.into_iter().flatten() {
+        per_change[c][k] = findings;
+    }
+    let mut report = Report::default();
+    for (plan, changes) in planned.into_iter().zip(per_change) {
+        let mut findings: Vec<Finding> = changes.into_iter().flatten().collect();
+        findings.extend(plan.policy_finding);
+        sort_commit_findings(&mut findings);
+        report.keps_checked += plan.changed.len();
+        report.commits_checked += 1;
+        report.findings.extend(findings);
+    }
+    Ok(report)
+}
+
+/// Commits one worker takes at a time in the first pass: small enough to balance uneven commits
+/// between workers, large enough to keep a worker's diff buffers warm.
+const BATCH: usize = 32;
+
+/// Runs `work` on the items `0..n`, `batch` at a time, on one worker per core, each with its own
+/// handle on `store` and its own [`RunState`]; the results in item order. After a failure no more
+/// items are started, and the failure is the result.
+fn in_parallel<S, T>(
+    store: &S,
+    n: usize,
+    batch: usize,
+    work: impl Fn(Objects<'_>, &mut RunState, usize) -> Result<T> + Sync,
+) -> Result<Vec<T>>
+where
+    S: gix::objs::Find + Clone + Send,
+    T: Send,
+{
+    let batches = n.div_ceil(batch);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(batches);
     if workers <= 1 {
-        let mut report = Report::default();
-        audit_batch(
-            Objects(store),
-            policy,
-            commits,
-            &mut RunState::default(),
-            progress,
-            &mut report,
-        )?;
-        return Ok(report);
+        let mut state = RunState::default();
+        return (0..n).map(|i| work(Objects(store), &mut state, i)).collect();
     }
     let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<(usize, Result<Report>)>> = Mutex::new(Vec::with_capacity(batches));
+    let done: Mutex<Vec<(usize, Result<Vec<T>>)>> = Mutex::new(Vec::with_capacity(batches));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let store = store.clone();
-            let (next, done) = (&next, &done);
+            let (next, done, work) = (&next, &done, &work);
             scope.spawn(move || {
                 let objects = Objects(&store);
                 let mut state = RunState::default();
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(batch) = commits.chunks(BATCH).nth(i) else {
+                    let b = next.fetch_add(1, Ordering::Relaxed);
+                    if b >= batches {
                         break;
-                    };
-                    let mut report = Report::default();
-                    let result =
-                        audit_batch(objects, policy, batch, &mut state, progress, &mut report).map(|()| report);
+                    }
+                    let result: Result<Vec<T>> = (b * batch..((b + 1) * batch).min(n))
+                        .map(|i| work(objects, &mut state, i))
+                        .collect();
                     let failed = result.is_err();
-                    done.lock().unwrap_or_else(|e| e.into_inner()).push((i, result));
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push((b, result));
                     if failed {
-                        // Nothing after a failure is reported; let the other workers stop too.
                         next.store(batches, Ordering::Relaxed);
                         break;
                     }
@@ -356,34 +473,10 @@ where
         }
     });
     let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
-    done.sort_by_key(|(i, _)| *i);
-    let mut report = Report::default();
+    done.sort_by_key(|(b, _)| *b);
+    let mut out = Vec::with_capacity(n);
     for (_, result) in done {
-        report.absorb(result?);
+        out.extend(result?);
     }
-    Ok(report)
-}
-
-fn audit_batch(
-    objects: Objects<'_>,
-    policy: &Policy,
-    commits: &[CommitPair],
-    state: &mut RunState,
-    progress: &(dyn Fn() + Sync),
-    report: &mut Report,
-) -> Result<()> {
-    for pair in commits {
-        let new = objects.commit_tree(&pair.commit)?;
-        let old = pair.parent.map(|p| objects.commit_tree(&p)).transpose()?;
-        let with_trailers;
-        let policy = if policy.trailers {
-            with_trailers = policy.with_trailers(objects, &[pair.commit])?;
-            &with_trailers
-        } else {
-            policy
-        };
-        check_trees(objects, policy, pair.commit, old, new, state, report)?;
-        progress();
-    }
-    Ok(())
+    Ok(out)
 }

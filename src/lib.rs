@@ -14,6 +14,7 @@ pub mod finding;
 pub mod git;
 pub mod hook;
 pub mod kep;
+pub mod memo;
 pub mod policy;
 pub mod report;
 pub mod rules;

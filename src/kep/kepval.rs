@@ -604,17 +604,13 @@ pub fn approver_rejection(
 /// `prod-readiness-approvers-emeritus` aliases, as written. kepval decodes the file strictly (only
 /// `aliases`, each a list) and refuses to run on zero approvers.
 pub fn prr_approvers(owners_aliases: &str) -> Result<Vec<String>, Rejection> {
-    // Every KEP of a run reads the same file: decode it once per content.
-    type Cached = Option<(String, Result<Vec<String>, Rejection>)>;
+    // Every KEP of a run reads one of a few versions of the file: decode each once.
+    type Decoded = Result<Vec<String>, Rejection>;
     thread_local! {
-        static CACHE: std::cell::RefCell<Cached> = const { std::cell::RefCell::new(None) };
+        static CACHE: std::cell::RefCell<crate::memo::ByText<Decoded>> =
+            const { std::cell::RefCell::new(crate::memo::ByText::new()) };
     }
-    if let Some(hit) = CACHE.with_borrow(|c| c.as_ref().filter(|(t, _)| t == owners_aliases).map(|(_, r)| r.clone())) {
-        return hit;
-    }
-    let result = decode_approvers(owners_aliases);
-    CACHE.with_borrow_mut(|c| *c = Some((owners_aliases.to_owned(), result.clone())));
-    result
+    crate::memo::by_text(&CACHE, owners_aliases, decode_approvers)
 }
 
 fn decode_approvers(owners_aliases: &str) -> Result<Vec<String>, Rejection> {

@@ -231,13 +231,13 @@ pub struct Recent<T> {
     budget: usize,
 }
 
-/// Parsed READMEs: about seventy typical KEP READMEs per worker keeps a full audit well under
-/// 100 MB.
+/// Parsed READMEs: a run judges each KEP's changes one after another, so the last few versions
+/// are all it needs again; a README parsed takes several times its text.
 pub type ReadmeCache = Recent<Readme>;
 
 impl Default for ReadmeCache {
     fn default() -> Self {
-        Recent::with_budget(4 << 20)
+        Recent::with_budget(1 << 20)
     }
 }
 

@@ -305,17 +305,12 @@ fn named_groups(meta: &Metadata) -> Vec<String> {
 /// The groups named by the aliases of an `OWNERS_ALIASES` file, parsed once per content.
 fn alias_groups(text: &str) -> Vec<String> {
     thread_local! {
-        static CACHE: std::cell::RefCell<Option<(String, Vec<String>)>> = const { std::cell::RefCell::new(None) };
+        static CACHE: std::cell::RefCell<crate::memo::ByText<Vec<String>>> =
+            const { std::cell::RefCell::new(crate::memo::ByText::new()) };
     }
-    CACHE.with_borrow_mut(|cache| {
-        if let Some((cached, groups)) = cache.as_ref()
-            && cached == text
-        {
-            return groups.clone();
-        }
+    crate::memo::by_text(&CACHE, text, |text| {
         let doc: Option<Value> = serde_yaml::from_str(text).ok();
-        let groups: Vec<String> = doc
-            .as_ref()
+        doc.as_ref()
             .and_then(|d| d.get("aliases"))
             .and_then(|a| a.as_mapping())
             .map(|m| {
@@ -327,9 +322,7 @@ fn alias_groups(text: &str) -> Vec<String> {
                     })
                     .collect()
             })
-            .unwrap_or_default();
-        *cache = Some((text.to_owned(), groups.clone()));
-        groups
+            .unwrap_or_default()
     })
 }
 

@@ -405,18 +405,11 @@ fn artefact_note(finding: &mut Finding, r: &kepval::Rejection) {
 /// The members of alias `name` in an `OWNERS_ALIASES` file; `None` when the file does not parse
 /// or has no such alias.
 fn alias(text: &str, name: &str) -> Option<Vec<String>> {
-    // The same file serves every KEP of a run: parse it once per content.
+    // The same few versions of the file serve every KEP of a run: parse each once.
     thread_local! {
-        static CACHE: RefCell<Option<(String, Rc<Option<Value>>)>> = const { RefCell::new(None) };
+        static CACHE: RefCell<crate::memo::ByText<Rc<Option<Value>>>> = const { RefCell::new(crate::memo::ByText::new()) };
     }
-    let doc = CACHE.with_borrow_mut(|cache| match cache.as_ref() {
-        Some((cached, doc)) if cached == text => doc.clone(),
-        _ => {
-            let doc = Rc::new(serde_yaml::from_str::<Value>(text).ok());
-            *cache = Some((text.to_owned(), doc.clone()));
-            doc
-        }
-    });
+    let doc = crate::memo::by_text(&CACHE, text, |t| Rc::new(serde_yaml::from_str::<Value>(t).ok()));
     let members = doc.as_ref().as_ref()?.get("aliases")?.get(name)?.as_sequence()?;
     Some(
         members

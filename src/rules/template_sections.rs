@@ -198,14 +198,9 @@ impl Rule for TemplateSections {
 /// `(Optional)` and those nested under one (the stories under `User Stories (Optional)`).
 fn required_headings(template: &str) -> Rc<Vec<Required>> {
     thread_local! {
-        static CACHE: RefCell<Option<(String, Rc<Vec<Required>>)>> = const { RefCell::new(None) };
+        static CACHE: RefCell<crate::memo::ByText<Rc<Vec<Required>>>> = const { RefCell::new(crate::memo::ByText::new()) };
     }
-    CACHE.with_borrow_mut(|cache| {
-        if let Some((text, required)) = cache.as_ref()
-            && text == template
-        {
-            return required.clone();
-        }
+    crate::memo::by_text(&CACHE, template, |template| {
         let parsed = Readme::parse(template.to_owned(), 0);
         // The enclosing headings: level, and whether it or one above it is optional.
         let mut open: Vec<(u8, bool)> = Vec::new();
@@ -231,9 +226,7 @@ fn required_headings(template: &str) -> Rc<Vec<Required>> {
                 numbered: h.level > 1 && h.title.trim_end().ends_with(|c: char| c.is_ascii_digit()),
             });
         }
-        let required = Rc::new(required);
-        *cache = Some((template.to_owned(), required.clone()));
-        required
+        Rc::new(required)
     })
 }
 
