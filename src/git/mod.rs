@@ -571,8 +571,6 @@ impl Repo {
             )
         })?;
         let repo = gix::discover(&absolute).map_err(|e| anyhow!("{}: not a git repository ({e})", dir.display()))?;
-        // No object cache: blobs are read once each, and copying every object into a cache cost
-        // a tenth of an audit for the few tree lookups it saved.
         let store = Layered::new(&repo, None)?;
         Ok(Repo { repo, store })
     }

@@ -6,7 +6,11 @@
 //! `info/alternates`) would be moved into the repository on accept. It also holds the blob caps:
 //! a lookup under a cap reads the object's header first and refuses an oversized blob unread.
 
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
+
+use gix::ObjectId;
 
 use anyhow::{Context, Result};
 use gix::objs::{Exists, Find, FindHeader};
@@ -17,6 +21,36 @@ use super::{TooLarge, take_blob_cap};
 pub struct Layered {
     quarantine: Option<gix::odb::Handle>,
     main: gix::OdbHandle,
+    trees: RefCell<Trees>,
+}
+
+/// Trees read lately, by id: the rules look up the same few files (the template, the PRR
+/// approvals) below trees that change little from commit to commit. Blobs are not kept: each is
+/// read once, and copying them into a cache cost more than it saved.
+#[derive(Clone, Default)]
+struct Trees {
+    by_id: HashMap<ObjectId, Vec<u8>>,
+    order: VecDeque<ObjectId>,
+    bytes: usize,
+}
+
+impl Trees {
+    const BUDGET: usize = 4 << 20;
+
+    fn insert(&mut self, id: ObjectId, data: &[u8]) {
+        if data.len() > Self::BUDGET / 8 || self.by_id.contains_key(&id) {
+            return;
+        }
+        while self.bytes + data.len() > Self::BUDGET {
+            let Some(old) = self.order.pop_front() else { break };
+            if let Some(v) = self.by_id.remove(&old) {
+                self.bytes -= v.len();
+            }
+        }
+        self.bytes += data.len();
+        self.by_id.insert(id, data.to_vec());
+        self.order.push_back(id);
+    }
 }
 
 impl Layered {
@@ -33,9 +67,17 @@ impl Layered {
             }
             None => None,
         };
+        let mut main = repo.objects.clone();
+        // Delta bases kept by size, not count, unless the repository says otherwise: on the KEP
+        // history this decodes a tenth less for a few MiB. No object cache (gix has none unless
+        // configured): blobs are read once each, and trees are kept below.
+        if repo.config_snapshot().integer("core.deltaBaseCacheLimit").is_none() {
+            main.set_pack_cache(|| Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(8 << 20)));
+        }
         Ok(Layered {
             quarantine,
-            main: repo.objects.clone(),
+            main,
+            trees: RefCell::default(),
         })
     }
 }
@@ -53,10 +95,21 @@ impl Find for Layered {
                 cap,
             }));
         }
-        match &self.quarantine {
+        if let Some(tree) = self.trees.borrow().by_id.get(id) {
+            buffer.clear();
+            buffer.extend_from_slice(tree);
+            return Ok(Some(gix::objs::Data::new(buffer, gix::object::Kind::Tree, id.kind())));
+        }
+        let found = match &self.quarantine {
             Some(q) if q.exists(id) => q.try_find(id, buffer),
             _ => self.main.try_find(id, buffer),
+        }?;
+        if let Some(data) = &found
+            && data.kind == gix::object::Kind::Tree
+        {
+            self.trees.borrow_mut().insert(id.to_owned(), data.data);
         }
+        Ok(found)
     }
 }
 

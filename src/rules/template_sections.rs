@@ -1,4 +1,5 @@
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use anyhow::Result;
@@ -124,11 +125,14 @@ impl Rule for TemplateSections {
             }
             return Ok(());
         };
-        let mut lacking = missing(&required, Some(readme));
+        let mut lacking = missing_in(&required, new, readme);
         let mut converted = None;
         if !lacking.is_empty() {
             let before = match old_readme()? {
-                Some(old) => Some(missing(&required, Some(old))),
+                Some(old_readme) => Some(match &cx.diff.old {
+                    Some(old) => missing_in(&required, old, old_readme),
+                    None => missing(&required, Some(old_readme)),
+                }),
                 None if cx.scope == Scope::Change && cx.diff.old.is_none() => {
                     converted = super::converted::converted_from(cx, new)?;
                     converted.as_ref().map(|(_, legacy)| missing(&required, Some(legacy)))
@@ -254,6 +258,37 @@ fn normalise(title: &str) -> String {
         .chars()
         .filter(|c| c.is_alphanumeric())
         .collect()
+}
+
+/// [`missing`] for the README of `snap`, kept for the READMEs judged lately: a run judges a
+/// KEP's changes one after another, so the new README of one is the old README of the next.
+fn missing_in(required: &Rc<Vec<Required>>, snap: &crate::kep::Snapshot<'_>, readme: &Readme) -> Vec<Required> {
+    type Recent = VecDeque<(gix::ObjectId, KepKind, Rc<Vec<Required>>, Vec<Required>)>;
+    thread_local! {
+        static RECENT: RefCell<Recent> = const { RefCell::new(VecDeque::new()) };
+    }
+    let Some(id) = snap.files.readme.map(|f| f.id) else {
+        return missing(required, Some(readme));
+    };
+    let kind = snap.kep.kind;
+    // The entry holds its `required`, so no other list can take its address while it is kept.
+    let hit = RECENT.with_borrow(|recent| {
+        recent
+            .iter()
+            .find(|(i, k, r, _)| *i == id && *k == kind && Rc::ptr_eq(r, required))
+            .map(|(.., lacking)| lacking.clone())
+    });
+    if let Some(lacking) = hit {
+        return lacking;
+    }
+    let lacking = missing(required, Some(readme));
+    RECENT.with_borrow_mut(|recent| {
+        if recent.len() == 8 {
+            recent.pop_front();
+        }
+        recent.push_back((id, kind, required.clone(), lacking.clone()));
+    });
+    lacking
 }
 
 /// The required headings `readme` lacks (all of them without a README), in template order.
