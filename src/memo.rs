@@ -18,6 +18,12 @@ impl<T> ByText<T> {
     }
 }
 
+impl<T> Default for ByText<T> {
+    fn default() -> Self {
+        ByText::new()
+    }
+}
+
 /// The value `make` derives from `text`, made once per text while it stays in `cache`.
 pub fn by_text<T: Clone + 'static>(
     cache: &'static LocalKey<RefCell<ByText<T>>>,
@@ -40,4 +46,37 @@ pub fn by_text<T: Clone + 'static>(
         c.0.push_back((text.to_owned(), value.clone()));
     });
     value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        static LENGTHS: RefCell<ByText<usize>> = const { RefCell::new(ByText::new()) };
+    }
+
+    #[test]
+    fn each_text_is_derived_once_while_kept() {
+        let made = Cell::new(0);
+        let len = |t: &str| {
+            made.set(made.get() + 1);
+            t.len()
+        };
+        assert_eq!(by_text(&LENGTHS, "ab", len), 2);
+        assert_eq!(by_text(&LENGTHS, "abc", len), 3);
+        assert_eq!(by_text(&LENGTHS, "ab", len), 2);
+        assert_eq!(made.get(), 2);
+        // Same length, other text: derived anew.
+        assert_eq!(by_text(&LENGTHS, "xy", len), 2);
+        assert_eq!(made.get(), 3);
+        // The oldest goes once the cache is full.
+        for i in 0..ByText::<usize>::KEPT {
+            by_text(&LENGTHS, &format!("t{i}"), len);
+        }
+        let before = made.get();
+        by_text(&LENGTHS, "ab", len);
+        assert_eq!(made.get(), before + 1);
+    }
 }

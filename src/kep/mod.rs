@@ -273,6 +273,7 @@ impl<T> Recent<T> {
             *used = self.clock;
             let value = value.clone();
             self.order.push_back((*id, self.clock));
+            self.compact();
             return Ok(value);
         }
         let value = Rc::new(parse()?);
@@ -292,13 +293,17 @@ impl<T> Recent<T> {
         self.bytes += size;
         self.entries.insert(*id, (value.clone(), size, self.clock));
         self.order.push_back((*id, self.clock));
-        // Hits queue their id again; drop the stale ones before they outnumber the live ones.
+        self.compact();
+        Ok(value)
+    }
+
+    /// Hits queue their id again; drops the stale uses before they outnumber the live entries.
+    fn compact(&mut self) {
         if self.order.len() > 4 * self.entries.len() + 64 {
             let entries = &self.entries;
             self.order
                 .retain(|(id, used)| entries.get(id).is_some_and(|e| e.2 == *used));
         }
-        Ok(value)
     }
 }
 
@@ -617,6 +622,43 @@ mod tests {
             )
         );
         assert!(classify("sig-cluster-lifecycle/kubeadm/README.md").is_none());
+    }
+
+    #[test]
+    fn recent_keeps_what_fits_its_budget_and_drops_the_least_recently_used() {
+        let id = |n: u8| ObjectId::from_bytes_or_panic(&[n; 20]);
+        let mut recent: Recent<String> = Recent::with_budget(90);
+        let parses = std::cell::Cell::new(0);
+        let get = |recent: &mut Recent<String>, n: u8, size: usize| {
+            recent
+                .get_or_parse(&id(n), String::len, || {
+                    parses.set(parses.get() + 1);
+                    Ok("x".repeat(size))
+                })
+                .unwrap()
+        };
+        get(&mut recent, 1, 20);
+        get(&mut recent, 2, 20);
+        get(&mut recent, 1, 20); // 1 is now the most recent
+        assert_eq!(parses.get(), 2);
+        get(&mut recent, 3, 20);
+        get(&mut recent, 4, 20);
+        get(&mut recent, 5, 20); // over budget: 2, the least recently used, goes
+        assert_eq!(parses.get(), 5);
+        get(&mut recent, 1, 20);
+        assert_eq!(parses.get(), 5);
+        get(&mut recent, 2, 20);
+        assert_eq!(parses.get(), 6);
+        // A value over a quarter of the budget is handed out but not kept.
+        get(&mut recent, 9, 30);
+        get(&mut recent, 9, 30);
+        assert_eq!(parses.get(), 8);
+        assert!(recent.bytes <= 90);
+        // Many hits do not let the queue of uses grow without bound.
+        for _ in 0..10_000 {
+            get(&mut recent, 1, 20);
+        }
+        assert!(recent.order.len() <= 4 * recent.entries.len() + 64);
     }
 
     #[test]
