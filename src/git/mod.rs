@@ -316,13 +316,40 @@ pub struct TreeFiles<'a> {
     texts: Option<&'a std::cell::RefCell<FileTexts>>,
 }
 
-/// The texts of the repository files rules read, by blob id (see [`TreeFiles`]).
+/// The texts of the repository files rules read, by blob id (see [`TreeFiles`]), the oldest
+/// dropped first past a budget.
 #[derive(Default)]
-pub struct FileTexts(std::collections::HashMap<ObjectId, String>);
+pub struct FileTexts {
+    by_id: std::collections::HashMap<ObjectId, String>,
+    order: std::collections::VecDeque<ObjectId>,
+    bytes: usize,
+}
 
 impl FileTexts {
-    /// Few files are read this way; the bound only guards against a run that meets many versions.
-    const MAX_ENTRIES: usize = 64;
+    /// Enough for a commit that deletes a hundred legacy KEPs, which every new KEP of it reads.
+    const BUDGET: usize = 4 << 20;
+
+    fn get(&self, id: &ObjectId) -> Option<&String> {
+        self.by_id.get(id)
+    }
+
+    fn insert(&mut self, id: ObjectId, text: String) {
+        if text.len() > Self::BUDGET / 4 {
+            return;
+        }
+        while self.bytes + text.len() > Self::BUDGET {
+            let Some(old) = self.order.pop_front() else { break };
+            if let Some(t) = self.by_id.remove(&old) {
+                self.bytes -= t.len();
+            }
+        }
+        self.bytes += text.len();
+        if let Some(old) = self.by_id.insert(id, text) {
+            self.bytes -= old.len();
+        } else {
+            self.order.push_back(id);
+        }
+    }
 }
 
 impl<'a> TreeFiles<'a> {
@@ -357,16 +384,14 @@ impl<'a> TreeFiles<'a> {
             (None, _) => None,
             (Some(id), None) => Some(self.objects.text_of(&id, path)?),
             (Some(id), Some(texts)) => {
-                if let Some(hit) = texts.borrow().0.get(&id) {
-                    Some(hit.clone())
-                } else {
-                    let text = self.objects.text_of(&id, path)?;
-                    let mut texts = texts.borrow_mut();
-                    if texts.0.len() >= FileTexts::MAX_ENTRIES {
-                        texts.0.clear();
+                let hit = texts.borrow().get(&id).cloned();
+                match hit {
+                    Some(text) => Some(text),
+                    None => {
+                        let text = self.objects.text_of(&id, path)?;
+                        texts.borrow_mut().insert(id, text.clone());
+                        Some(text)
                     }
-                    texts.0.insert(id, text.clone());
-                    Some(text)
                 }
             }
         };

@@ -69,10 +69,10 @@ impl Layered {
         };
         let mut main = repo.objects.clone();
         // Delta bases kept by size, not count, unless the repository says otherwise: on the KEP
-        // history this decodes a tenth less for a few MiB. No object cache (gix has none unless
+        // history this decodes a tenth less for 4 MiB per worker. No object cache (gix has none unless
         // configured): blobs are read once each, and trees are kept below.
         if repo.config_snapshot().integer("core.deltaBaseCacheLimit").is_none() {
-            main.set_pack_cache(|| Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(8 << 20)));
+            main.set_pack_cache(|| Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(4 << 20)));
         }
         Ok(Layered {
             quarantine,

@@ -4,6 +4,9 @@
 use anyhow::Result;
 
 use super::Context;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::kep::metadata::{Metadata, split_front_matter};
 use crate::kep::readme::Readme;
 use crate::kep::{KepKind, Snapshot};
@@ -30,7 +33,8 @@ pub fn converted_from(cx: &Context<'_>, new: &Snapshot<'_>) -> Result<Option<(St
     let Some((parent, _)) = new.kep.path.rsplit_once('/') else {
         return Ok(None);
     };
-    let mut candidates: Vec<(String, Option<Metadata>, Readme)> = Vec::new();
+    // Each candidate's path, text, and front matter (with where its body starts).
+    let mut candidates: Vec<(String, String, Rc<(Option<Metadata>, usize)>)> = Vec::new();
     for name in cx.repo.deleted_files(parent)? {
         if !name.ends_with(".md") || name == "README.md" {
             continue;
@@ -40,11 +44,9 @@ pub fn converted_from(cx: &Context<'_>, new: &Snapshot<'_>) -> Result<Option<(St
         let Ok(Some(text)) = cx.repo.base_file(&path) else {
             continue;
         };
-        let Some((yaml, offset, body)) = split_front_matter(&text) else {
-            continue;
-        };
-        let meta = Metadata::parse(yaml, offset).ok();
-        candidates.push((path, meta, Readme::parse(text, body)));
+        if let Some(parsed) = front_matter(&text) {
+            candidates.push((path, text, parsed));
+        }
     }
     let new_meta = new.metadata.parsed();
     let unpadded = |n: &str| n.trim_start_matches('0').to_owned();
@@ -74,15 +76,28 @@ pub fn converted_from(cx: &Context<'_>, new: &Snapshot<'_>) -> Result<Option<(St
     ];
     for test in tests {
         let hits: Vec<usize> = (0..candidates.len())
-            .filter(|&i| test(candidates[i].1.as_ref()))
+            .filter(|&i| test(candidates[i].2.0.as_ref()))
             .collect();
         if let [i] = hits[..] {
-            let (path, _, readme) = candidates.swap_remove(i);
-            return Ok(Some((path, readme)));
+            let (path, text, parsed) = candidates.swap_remove(i);
+            return Ok(Some((path, Readme::parse(text, parsed.1))));
         }
     }
     Ok(candidates
         .pop()
         .filter(|_| candidates.is_empty())
-        .map(|(path, _, readme)| (path, readme)))
+        .map(|(path, text, parsed)| (path, Readme::parse(text, parsed.1))))
+}
+
+/// A legacy KEP file's front matter and where its body starts, parsed once per text: a commit
+/// that converts many legacy KEPs deletes them all, and each new KEP of it looks at every one.
+fn front_matter(text: &str) -> Option<Rc<(Option<Metadata>, usize)>> {
+    type Parsed = Option<Rc<(Option<Metadata>, usize)>>;
+    thread_local! {
+        static CACHE: RefCell<crate::memo::ByText<Parsed>> = const { RefCell::new(crate::memo::ByText::new()) };
+    }
+    crate::memo::by_text(&CACHE, text, |text| {
+        let (yaml, offset, body) = split_front_matter(text)?;
+        Some(Rc::new((Metadata::parse(yaml, offset).ok(), body)))
+    })
 }
