@@ -34,7 +34,7 @@ pub fn converted_from(cx: &Context<'_>, new: &Snapshot<'_>) -> Result<Option<(St
         return Ok(None);
     };
     // Each candidate's path, text, and front matter (with where its body starts).
-    let mut candidates: Vec<(String, String, Rc<(Option<Metadata>, usize)>)> = Vec::new();
+    let mut candidates: Vec<(String, String, Rc<FrontMatter>)> = Vec::new();
     for name in cx.repo.deleted_files(parent)? {
         if !name.ends_with(".md") || name == "README.md" {
             continue;
@@ -89,10 +89,13 @@ pub fn converted_from(cx: &Context<'_>, new: &Snapshot<'_>) -> Result<Option<(St
         .map(|(path, text, parsed)| (path, Readme::parse(text, parsed.1))))
 }
 
+/// A legacy KEP file's metadata, if it parses, and the offset where its body starts.
+type FrontMatter = (Option<Metadata>, usize);
+
 /// A legacy KEP file's front matter and where its body starts, parsed once per text: a commit
 /// that converts many legacy KEPs deletes them all, and each new KEP of it looks at every one.
-fn front_matter(text: &str) -> Option<Rc<(Option<Metadata>, usize)>> {
-    type Parsed = Option<Rc<(Option<Metadata>, usize)>>;
+fn front_matter(text: &str) -> Option<Rc<FrontMatter>> {
+    type Parsed = Option<Rc<FrontMatter>>;
     thread_local! {
         static CACHE: RefCell<crate::memo::ByText<Parsed>> = const { RefCell::new(crate::memo::ByText::new()) };
     }
