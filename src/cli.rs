@@ -361,7 +361,7 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         Some(merge_base) => Some(restrict(Policy::at_commit(objects, merge_base)?, &only)),
         None => None,
     };
-    let report = engine::check_range(objects, base, head, policy.as_ref()).map_err(|e| shallow(&repo, e))?;
+    let report = engine::check_range(&repo.store, base, head, policy.as_ref()).map_err(|e| shallow(&repo, e))?;
     let code = emit(&report, &args.output)?;
     if repo.repo.head_id().is_ok_and(|id| id.detach() == head) {
         let root = policy.as_ref().map_or("keps", |p| p.layout.root.as_str());
@@ -461,7 +461,7 @@ fn check_github_event(repo: &Repo, args: &CheckArgs, only: &[&'static str]) -> R
                 Some(merge_base) => restricted_at(objects, Some(merge_base), only)?,
                 None => None,
             };
-            engine::check_range(objects, base, head, policy.as_ref()).map_err(|e| {
+            engine::check_range(&repo.store, base, head, policy.as_ref()).map_err(|e| {
                 anyhow::anyhow!("{e:#}: if the clone is shallow, use `fetch-depth: 0` with actions/checkout, or let the kepguard action deepen the clone")
             })
         }
@@ -471,7 +471,7 @@ fn check_github_event(repo: &Repo, args: &CheckArgs, only: &[&'static str]) -> R
                 true => None,
                 false => restricted_at(objects, objects.first_parent(&head)?, only)?,
             };
-            engine::check_commit(objects, head, policy.as_ref())
+            engine::check_commit(&repo.store, head, policy.as_ref())
         }
     }
 }

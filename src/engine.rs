@@ -62,40 +62,30 @@ impl BlobSource for Blobs<'_> {
 }
 
 /// Checks the change from `old_tree` (`None`: empty tree) to `new_tree`, reporting findings
-/// against `commit`, in path then rule order.
-pub fn check_trees(
-    objects: Objects<'_>,
+/// against `commit`, in path then rule order. Its KEP changes are judged on one worker per core.
+pub fn check_trees<S>(
+    store: &S,
     policy: &Policy,
     commit: ObjectId,
     old_tree: Option<ObjectId>,
     new_tree: ObjectId,
-    state: &mut RunState,
     report: &mut Report,
-) -> Result<()> {
-    let changed = changed_keps(objects, &policy.layout, old_tree, new_tree, &mut state.diff)?;
-    let repo = TreeFiles::new(objects, new_tree, old_tree).with_texts(&state.files);
-    let blobs = Blobs {
-        objects,
-        readmes: &state.readmes,
-        metadata: &state.metadata,
-    };
-    let mut findings: Vec<Finding> = Vec::new();
-    for change in &changed {
-        let diff = KepDiff::load(change, &blobs)?;
-        let cx = Context {
-            commit,
-            diff: &diff,
-            policy,
-            repo: &repo,
-            scope: Scope::Change,
-        };
-        judge_kep(&cx, &mut findings)?;
-    }
-    findings.extend(judged_policy_finding(objects, policy, commit, old_tree, new_tree)?);
-    sort_commit_findings(&mut findings);
-    report.keps_checked += changed.len();
-    report.commits_checked += 1;
-    report.findings.extend(findings);
+) -> Result<()>
+where
+    S: gix::objs::Find + Clone + Send,
+{
+    let objects = Objects(store);
+    let changed = changed_keps(objects, &policy.layout, old_tree, new_tree, &mut DiffState::default())?;
+    let policy_finding = judged_policy_finding(objects, policy, commit, old_tree, new_tree)?;
+    let planned = vec![Planned {
+        commit,
+        old_tree,
+        new_tree,
+        policy: None,
+        changed,
+        policy_finding,
+    }];
+    report.absorb(judge_planned(store, policy, planned, &|| {})?);
     Ok(())
 }
 
@@ -252,7 +242,11 @@ pub fn validate(objects: Objects<'_>, policy: &Policy, commit: ObjectId, paths: 
 
 /// The net change of a branch, as a pull request shows it: the tree of `merge-base(base, head)`
 /// against the tree of `head`, judged by the merge-base's policy unless `policy` is given.
-pub fn check_range(objects: Objects<'_>, base: ObjectId, head: ObjectId, policy: Option<&Policy>) -> Result<Report> {
+pub fn check_range<S>(store: &S, base: ObjectId, head: ObjectId, policy: Option<&Policy>) -> Result<Report>
+where
+    S: gix::objs::Find + Clone + Send,
+{
+    let objects = Objects(store);
     let Some(merge_base) = objects.merge_base(base, head)? else {
         bail!("{head} shares no history with the base {base}");
     };
@@ -265,19 +259,17 @@ pub fn check_range(objects: Objects<'_>, base: ObjectId, head: ObjectId, policy:
         }
     };
     let mut report = Report::default();
-    check_against(objects, policy, merge_base, head, &mut report)?;
+    check_against(store, policy, merge_base, head, &mut report)?;
     Ok(report)
 }
 
 /// Checks commit `head` against commit `base` (their trees compared directly), adding to `report`.
 /// With trailers enabled, the commits between them may waive findings.
-pub fn check_against(
-    objects: Objects<'_>,
-    policy: &Policy,
-    base: ObjectId,
-    head: ObjectId,
-    report: &mut Report,
-) -> Result<()> {
+pub fn check_against<S>(store: &S, policy: &Policy, base: ObjectId, head: ObjectId, report: &mut Report) -> Result<()>
+where
+    S: gix::objs::Find + Clone + Send,
+{
+    let objects = Objects(store);
     let (old, new) = (objects.commit_tree(&base)?, objects.commit_tree(&head)?);
     let with_trailers;
     let policy = if policy.trailers {
@@ -290,12 +282,16 @@ pub fn check_against(
     } else {
         policy
     };
-    check_trees(objects, policy, head, Some(old), new, &mut RunState::default(), report)
+    check_trees(store, policy, head, Some(old), new, report)
 }
 
 /// Checks commit `head` against its first parent (a root commit against the empty tree), judged
 /// by the parent's policy unless `policy` is given.
-pub fn check_commit(objects: Objects<'_>, head: ObjectId, policy: Option<&Policy>) -> Result<Report> {
+pub fn check_commit<S>(store: &S, head: ObjectId, policy: Option<&Policy>) -> Result<Report>
+where
+    S: gix::objs::Find + Clone + Send,
+{
+    let objects = Objects(store);
     let mut report = Report::default();
     let parent = objects.first_parent(&head)?;
     let own;
@@ -311,10 +307,10 @@ pub fn check_commit(objects: Objects<'_>, head: ObjectId, policy: Option<&Policy
         }
     };
     match parent {
-        Some(parent) => check_against(objects, policy, parent, head, &mut report)?,
+        Some(parent) => check_against(store, policy, parent, head, &mut report)?,
         None => {
             let tree = objects.commit_tree(&head)?;
-            check_trees(objects, policy, head, None, tree, &mut RunState::default(), &mut report)?;
+            check_trees(store, policy, head, None, tree, &mut report)?;
         }
     }
     Ok(report)
@@ -367,6 +363,16 @@ where
         })
     })?;
 
+    judge_planned(store, policy, planned, progress)
+}
+
+/// Judges the KEP changes of `planned` grouped by KEP, each KEP's changes in history order on one
+/// worker, and reports them commit by commit in the order given; `progress` is told as each
+/// commit with KEP changes is done.
+fn judge_planned<S>(store: &S, policy: &Policy, planned: Vec<Planned>, progress: &(dyn Fn() + Sync)) -> Result<Report>
+where
+    S: gix::objs::Find + Clone + Send,
+{
     // Each KEP's changes, oldest first; the largest groups first, so that workers finish together.
     let mut by_kep: std::collections::HashMap<&str, Vec<(usize, usize)>> = std::collections::HashMap::new();
     for (c, plan) in planned.iter().enumerate().rev() {

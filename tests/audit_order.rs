@@ -34,7 +34,7 @@ fn same_as_commit_by_commit(repo: &Repo, policy: &Policy, range: usize) {
 
     let mut each = Report::default();
     for pair in &commits {
-        each.absorb(engine::check_commit(objects, pair.commit, Some(policy)).unwrap());
+        each.absorb(engine::check_commit(&repo.store, pair.commit, Some(policy)).unwrap());
     }
     assert_eq!(audit.commits_checked, each.commits_checked);
     assert_eq!(audit.keps_checked, each.keps_checked);

@@ -83,7 +83,7 @@ pub fn check_pushed(repo: &Repo, remote: &str, local: ObjectId, remote_oid: Opti
         Some(known) => known,
         None => tracking_default(repo, remote)?,
     };
-    engine::check_range(repo.objects(), base, local, None)
+    engine::check_range(&repo.store, base, local, None)
 }
 
 fn tracking_default(repo: &Repo, remote: &str) -> Result<ObjectId> {

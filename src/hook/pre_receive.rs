@@ -710,18 +710,19 @@ fn check_updates(
             None => None,
         };
         match (settings.mode, base) {
-            (Mode::Net, Some(base)) => engine::check_against(objects, &policy, base, new, &mut report)?,
+            (Mode::Net, Some(base)) => engine::check_against(&layered, &policy, base, new, &mut report)?,
             _ => {
                 let commits = walk::commits(objects, new, &vetted, false)?;
                 report.absorb(engine::audit(&layered, &policy, &commits, &|| {})?);
             }
         }
         // A force-push replaces the old tip: what it undoes counts as well as what it adds.
+        // `base` is already the merge-base of the old tip and the new one.
         if let Some(old) = update.old
-            && objects.merge_base(old, new)? != Some(old)
+            && base != Some(old)
         {
             let mut replaced = Report::default();
-            engine::check_against(objects, &policy, old, new, &mut replaced)?;
+            engine::check_against(&layered, &policy, old, new, &mut replaced)?;
             absorb_new(
                 &mut report,
                 replaced,
