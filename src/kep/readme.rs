@@ -304,8 +304,8 @@ pub fn visible_lines(body: &str) -> Vec<String> {
     out
 }
 
-/// Removes `<!-- ... -->`; an unterminated comment runs to the end.
-fn strip_html_comments(text: &str) -> String {
+/// Removes `<!-- ... -->`, keeping their line breaks; an unterminated comment runs to the end.
+pub fn strip_html_comments(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find("<!--") {

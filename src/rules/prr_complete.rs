@@ -4,7 +4,7 @@ use super::{Context, Rule, RuleInfo, Scope, declare_rule, heading_location, meta
 use crate::finding::{Finding, Location};
 use crate::kep::Snapshot;
 use crate::kep::metadata::{Milestone, Stage};
-use crate::kep::readme::visible_lines;
+use crate::kep::readme::strip_html_comments;
 
 declare_rule! {
     /// ## What it checks
@@ -180,7 +180,9 @@ fn gaps(snap: &Snapshot<'_>, since: Milestone, readme: bool) -> Result<Vec<Gap>>
 
 /// Whether a body holds visible text other than a placeholder.
 fn answered(body: &str) -> bool {
-    visible_lines(body).iter().any(|line| {
+    // A visible line (see `visible_lines`) that is more than a placeholder; the first usually is,
+    // so lines are looked at as they come. White space inside a line cannot make or unmake one.
+    strip_html_comments(body).lines().any(|line| {
         let word = line.trim_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
         !matches!(word.as_str(), "tbd" | "todo" | "")
     })
