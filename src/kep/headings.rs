@@ -26,6 +26,7 @@ pub fn scan(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
         line_starts: Vec::new(),
         containers: Vec::new(),
         leaf: Leaf::None,
+        parts: Vec::new(),
         headings: Vec::new(),
         refdefs: Vec::new(),
         bracket_titles: Vec::new(),
@@ -82,12 +83,10 @@ enum Container {
 #[derive(Debug)]
 enum Leaf {
     None,
+    /// Its lines' sources are in [`Scanner::parts`].
     Paragraph {
         /// 0-based first line.
         line: usize,
-        /// The source of each line's content (after the containers), for a title that needs
-        /// inline parsing.
-        parts: Vec<(usize, usize)>,
         /// Its lines read alone would not parse the same: the first follows a link reference
         /// definition (so may be one that opens a block anywhere else), or one is a lazy
         /// continuation (which may be a setext underline read alone).
@@ -118,6 +117,9 @@ struct Scanner<'a> {
     line_starts: Vec<usize>,
     containers: Vec<Container>,
     leaf: Leaf,
+    /// The source of each line of the open paragraph (after its containers), for a title that
+    /// needs inline parsing; one buffer for all paragraphs.
+    parts: Vec<(usize, usize)>,
     headings: Vec<Heading>,
     /// The source of each link reference definition: a title may hold a link one resolves.
     refdefs: Vec<String>,
@@ -783,9 +785,10 @@ impl Scanner<'_> {
                     Refdef::No => {}
                     kind => return self.refdef(kind, start + c2.ix, end),
                 }
+                self.parts.clear();
+                self.parts.push((start + c2.ix, end));
                 self.leaf = Leaf::Paragraph {
                     line: line_no,
-                    parts: vec![(start + c2.ix, end)],
                     fragile: true,
                 };
                 return Some(());
@@ -797,14 +800,10 @@ impl Scanner<'_> {
                 if !cur.scan_space(4) {
                     let rest = cur.rest();
                     if current && let Some(level) = scan_setext(rest) {
-                        let Leaf::Paragraph {
-                            line,
-                            mut parts,
-                            fragile,
-                        } = std::mem::replace(&mut self.leaf, Leaf::None)
-                        else {
+                        let Leaf::Paragraph { line, fragile } = std::mem::replace(&mut self.leaf, Leaf::None) else {
                             unreachable!()
                         };
+                        let mut parts = std::mem::take(&mut self.parts);
                         let title = if parts.len() == 1 && !needs_inline(&self.doc.as_bytes()[parts[0].0..parts[0].1]) {
                             self.doc[parts[0].0..parts[0].1].trim().to_owned()
                         } else if fragile {
@@ -821,6 +820,8 @@ impl Scanner<'_> {
                             fragment.push(if level == 1 { '=' } else { '-' });
                             self.inline_title(&fragment)
                         };
+                        // Its buffer serves the next paragraph.
+                        self.parts = parts;
                         self.heading(level, title, line, line_no);
                         return Some(());
                     }
@@ -835,8 +836,8 @@ impl Scanner<'_> {
                     return self.block(start, end, line_no);
                 }
                 // A lazy continuation line: the containers stay open.
-                if let Leaf::Paragraph { parts, fragile, .. } = &mut self.leaf {
-                    parts.push((start + after_containers, end));
+                if let Leaf::Paragraph { fragile, .. } = &mut self.leaf {
+                    self.parts.push((start + after_containers, end));
                     *fragile |= !current;
                 }
                 return Some(());
@@ -857,7 +858,7 @@ impl Scanner<'_> {
     fn next_line(&self, end: usize) -> &[u8] {
         let rest = self.doc[end..].trim_start_matches('\r');
         let rest = rest.strip_prefix('\n').unwrap_or("");
-        let line = rest.split('\n').next().unwrap_or("");
+        let line = memchr::memchr(b'\n', rest.as_bytes()).map_or(rest, |i| &rest[..i]);
         line.strip_suffix('\r').unwrap_or(line).as_bytes()
     }
 
@@ -979,9 +980,10 @@ impl Scanner<'_> {
             Refdef::No => {}
             kind => return self.refdef(kind, at, end),
         }
+        self.parts.clear();
+        self.parts.push((at, end));
         self.leaf = Leaf::Paragraph {
             line: line_no,
-            parts: vec![(at, end)],
             fragile: false,
         };
         Some(())
