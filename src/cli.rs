@@ -243,7 +243,7 @@ fn validate(args: ValidateArgs) -> Result<ExitCode> {
     let objects = repo.objects();
     // The checked tree's own policy: validate judges a tree, not a change to it.
     let policy = restrict(Policy::at_commit(objects, commit)?, &only);
-    let mut report = engine::validate(objects, &policy, commit, &args.paths)?;
+    let mut report = engine::validate(&repo.store, &policy, commit, &args.paths)?;
     report.tree = true;
     emit(&report, &args.output)
 }

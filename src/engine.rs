@@ -190,7 +190,11 @@ fn judge_kep(cx: &Context<'_>, findings: &mut Vec<Finding>) -> Result<()> {
 
 /// `kepguard validate`: every KEP in the tree of `commit` (or those under `paths`) as it stands,
 /// judged by the snapshot rules.
-pub fn validate(objects: Objects<'_>, policy: &Policy, commit: ObjectId, paths: &[String]) -> Result<Report> {
+pub fn validate<S>(store: &S, policy: &Policy, commit: ObjectId, paths: &[String]) -> Result<Report>
+where
+    S: gix::objs::Find + Clone + Send,
+{
+    let objects = Objects(store);
     let tree = objects.commit_tree(&commit)?;
     // Against the empty tree every KEP is new: one walk of the KEP root finds them all.
     let keps = changed_keps(objects, &policy.layout, None, tree, &mut DiffState::default())?;
@@ -206,11 +210,19 @@ pub fn validate(objects: Objects<'_>, policy: &Policy, commit: ObjectId, paths: 
             policy.layout.root
         );
     }
-    let wanted = |kep: &str| paths.is_empty() || paths.iter().any(|p| covers(p, kep));
-    let repo = TreeFiles::new(objects, tree, Some(tree));
-    let mut report = Report::default();
-    for change in keps.iter().filter(|c| wanted(&c.kep.path)) {
-        let diff = KepDiff::load(change, &objects)?;
+    let wanted: Vec<&ChangedKep> = keps
+        .iter()
+        .filter(|c| paths.is_empty() || paths.iter().any(|p| covers(p, &c.kep.path)))
+        .collect();
+    // The KEPs are judged on one worker per core, a few at a time.
+    let judged = in_parallel(store, wanted.len(), 8, |objects, state, i| {
+        let blobs = Blobs {
+            objects,
+            readmes: &state.readmes,
+            metadata: &state.metadata,
+        };
+        let repo = TreeFiles::new(objects, tree, Some(tree)).with_texts(&state.files);
+        let diff = KepDiff::load(wanted[i], &blobs)?;
         let cx = Context {
             commit,
             diff: &diff,
@@ -218,9 +230,16 @@ pub fn validate(objects: Objects<'_>, policy: &Policy, commit: ObjectId, paths: 
             repo: &repo,
             scope: Scope::Tree,
         };
-        judge_kep(&cx, &mut report.findings)?;
-        report.keps_checked += 1;
-    }
+        let mut findings = Vec::new();
+        judge_kep(&cx, &mut findings)?;
+        Ok(findings)
+    })?;
+    let mut report = Report {
+        findings: judged.into_iter().flatten().collect(),
+        keps_checked: wanted.len(),
+        ..Report::default()
+    };
+    let repo = TreeFiles::new(objects, tree, Some(tree));
     let tcx = rules::TreeContext {
         commit,
         policy,
