@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use common::{clone_corpus, git_in};
 use kepguard::kep::decode_text;
-use kepguard::kep::readme::{pulldown_headings, scan_headings};
+use kepguard::kep::readme::{pulldown_bold_labels, pulldown_headings, scan_bold_labels, scan_headings};
 
 /// A KEP README path: `keps/**/README.md`, or a legacy `keps/<group>/<name>.md`.
 fn is_readme(path: &str) -> bool {
@@ -68,8 +68,9 @@ fn scanner_agrees_with_pulldown_on_every_corpus_readme() {
 
     // Two halves in parallel: a debug build parses every blob twice.
     let (a, b) = blobs.split_at(blobs.len() / 2);
-    let check = |part: &[(String, String)]| -> (usize, Vec<String>) {
-        let mut sure = 0;
+    // Headings, and the bold labels that open paragraphs (read from the scanner's paragraphs).
+    let check = |part: &[(String, String)]| -> (usize, usize, usize, Vec<String>) {
+        let (mut sure, mut labels_sure, mut labelled) = (0, 0, 0);
         let mut wrong = Vec::new();
         for (name, text) in part {
             if let Some(got) = scan_headings(text) {
@@ -79,26 +80,42 @@ fn scanner_agrees_with_pulldown_on_every_corpus_readme() {
                     wrong.push(format!("{name}:\n  scanner:  {got:?}\n  pulldown: {want:?}"));
                 }
             }
+            if let Some(got) = scan_bold_labels(text) {
+                labels_sure += 1;
+                let want = pulldown_bold_labels(text);
+                labelled += usize::from(!want.is_empty());
+                if got != want {
+                    wrong.push(format!(
+                        "{name} (bold labels):\n  scanner:  {got:?}\n  pulldown: {want:?}"
+                    ));
+                }
+            }
         }
-        (sure, wrong)
+        (sure, labels_sure, labelled, wrong)
     };
     let (first, second) = std::thread::scope(|s| {
         let h = s.spawn(|| check(a));
         (check(b), h.join().unwrap())
     });
     let sure = first.0 + second.0;
-    let wrong: Vec<String> = first.1.into_iter().chain(second.1).collect();
+    let labels_sure = first.1 + second.1;
+    let labelled = first.2 + second.2;
+    let wrong: Vec<String> = first.3.into_iter().chain(second.3).collect();
 
     let fallback = blobs.len() - sure;
     let report = format!(
-        "README blobs: {}\nhandled by the scanner: {sure}\nfell back to pulldown-cmark: {fallback} ({:.2}%)\n",
+        "README blobs: {}\nhandled by the scanner: {sure}\nfell back to pulldown-cmark: {fallback} ({:.2}%)\n\
+         bold labels read from the scanner's paragraphs: {labels_sure} ({:.2}% fell back), \
+         {labelled} of them with labels\n",
         blobs.len(),
-        100.0 * fallback as f64 / blobs.len() as f64
+        100.0 * fallback as f64 / blobs.len() as f64,
+        100.0 * (blobs.len() - labels_sure) as f64 / blobs.len() as f64
     );
     print!("{report}");
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     std::fs::create_dir_all(&target).unwrap();
     std::fs::write(target.join("heading-scanner.txt"), &report).unwrap();
+    assert!(labelled > 500, "only {labelled} READMEs with bold labels compared");
     assert!(
         wrong.is_empty(),
         "{} blobs differ:\n{}",

@@ -2,7 +2,8 @@
 //! shaped like the KEP template: only visible text written inside that section counts.
 
 use kepguard::kep::readme::{
-    Readme, gained_line, pulldown_headings, scan_headings, section_gained_line, visible_lines,
+    Readme, gained_line, pulldown_bold_labels, pulldown_headings, scan_bold_labels, scan_headings, section_gained_line,
+    visible_lines,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -362,6 +363,11 @@ fn markdown_line() -> impl Strategy<Value = String> {
         Just("more text"),
         Just("[a] text"),
         Just("**bold**"),
+        Just("**Q?** answer"),
+        Just("__under__ *em*"),
+        Just("**open"),
+        Just("close** [a]"),
+        Just("***both***"),
         Just(""),
         Just("   "),
     ];
@@ -378,6 +384,10 @@ proptest! {
         let text: String = lines.iter().map(|l| format!("{l}{eol}")).collect();
         if let Some(got) = scan_headings(&text) {
             prop_assert_eq!(got, pulldown_headings(&text), "{:?}", text);
+        }
+        // And the bold labels read from its paragraphs are the full parse's.
+        if let Some(got) = scan_bold_labels(&text) {
+            prop_assert_eq!(got, pulldown_bold_labels(&text), "{:?}", text);
         }
     }
 }

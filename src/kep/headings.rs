@@ -16,6 +16,57 @@ use super::readme::{Heading, fence_closed};
 /// The headings and unclosed fence of `markdown` as [`super::readme::pulldown_headings`] finds
 /// them, or `None` where the scanner cannot be sure of that.
 pub fn scan(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
+    scan_all(markdown).map(|s| (s.headings, s.unclosed))
+}
+
+/// What the scanner finds in a README.
+pub struct Scanned {
+    pub headings: Vec<Heading>,
+    pub unclosed: Option<usize>,
+    /// The paragraphs that open with `**` or `__`; `None` where one's lines would not read the
+    /// same alone.
+    pub label_paragraphs: Option<LabelParagraphs>,
+}
+
+/// Where the paragraphs that may open with a bold label are: read alone (see
+/// [`LabelParagraphs::sources`]), each gives the label pulldown-cmark finds at its start in the
+/// document, if any.
+#[derive(Debug, Clone, Default)]
+pub struct LabelParagraphs {
+    /// The byte range of each line of each paragraph, in order.
+    lines: Vec<(usize, usize)>,
+    /// Where each paragraph's lines end in `lines`.
+    ends: Vec<usize>,
+    /// The document's link reference definitions, when it has any.
+    defs: Option<String>,
+}
+
+impl LabelParagraphs {
+    /// Each paragraph's source in `doc` (the scanned text), with the document's link reference
+    /// definitions after it where it holds a bracket.
+    pub fn sources<'a>(&'a self, doc: &'a str) -> impl Iterator<Item = String> + 'a {
+        let mut from = 0;
+        self.ends.iter().map(move |&to| {
+            let mut source = String::new();
+            for (i, &(s, e)) in self.lines[from..to].iter().enumerate() {
+                if i > 0 {
+                    source.push('\n');
+                }
+                source.push_str(&doc[s..e]);
+            }
+            from = to;
+            if let Some(defs) = &self.defs
+                && source.contains(['[', ']'])
+            {
+                source = format!("{source}\n\n{defs}\n");
+            }
+            source
+        })
+    }
+}
+
+/// [`scan`], with the paragraphs that may open with a bold label.
+pub fn scan_all(markdown: &str) -> Option<Scanned> {
     // CommonMark ends a line at a lone `\r` too; line numbers here count `\n` only.
     let bytes = markdown.as_bytes();
     if lone_cr(markdown) {
@@ -30,6 +81,9 @@ pub fn scan(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
         headings: Vec::new(),
         refdefs: Vec::new(),
         bracket_titles: Vec::new(),
+        label_paragraphs: LabelParagraphs::default(),
+        labels_unsure: false,
+        later_in_item: false,
     };
     let mut start = 0;
     let mut newlines = memchr::memchr_iter(b'\n', bytes);
@@ -46,6 +100,7 @@ pub fn scan(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
         s.line(start, end)?;
         start = next;
     }
+    s.end_paragraph();
     let unclosed = match &s.leaf {
         Leaf::Fence {
             depth: 0, start, line, ..
@@ -62,8 +117,14 @@ pub fn scan(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
         for (i, fragment) in std::mem::take(&mut s.bracket_titles) {
             s.headings[i].title = inline_title(&format!("{fragment}\n\n{defs}\n"));
         }
+        s.label_paragraphs.defs = Some(defs);
     }
-    Some((s.headings, unclosed))
+    let label_paragraphs = (!s.labels_unsure).then_some(s.label_paragraphs);
+    Some(Scanned {
+        headings: s.headings,
+        unclosed,
+        label_paragraphs,
+    })
 }
 
 /// Whether `text` holds a `\r` not followed by `\n`.
@@ -125,6 +186,11 @@ struct Scanner<'a> {
     refdefs: Vec<String>,
     /// Titles read by inline parsing that hold a bracket: the heading's index and its source.
     bracket_titles: Vec<(usize, String)>,
+    /// See [`Scanned::label_paragraphs`].
+    label_paragraphs: LabelParagraphs,
+    labels_unsure: bool,
+    /// The open paragraph is in a list item it does not open (see [`Scanner::block`]).
+    later_in_item: bool,
 }
 
 /// pulldown-cmark's `LineStart`: a cursor over a line's start where tabs count to the next
@@ -787,6 +853,7 @@ impl Scanner<'_> {
                 }
                 self.parts.clear();
                 self.parts.push((start + c2.ix, end));
+                self.later_in_item = true;
                 self.leaf = Leaf::Paragraph {
                     line: line_no,
                     fragile: true,
@@ -826,12 +893,14 @@ impl Scanner<'_> {
                         return Some(());
                     }
                     if self.interrupts(rest, current) {
+                        self.end_paragraph();
                         self.leaf = Leaf::None;
                         return self.block(start, end, line_no);
                     }
                 }
                 cur.scan_all_space();
                 if cur.at_eol() {
+                    self.end_paragraph();
                     self.leaf = Leaf::None;
                     return self.block(start, end, line_no);
                 }
@@ -852,6 +921,25 @@ impl Scanner<'_> {
             self.bracket_titles.push((self.headings.len(), fragment.to_owned()));
         }
         inline_title(fragment)
+    }
+
+    /// Notes the open paragraph, which ends here, if it may open with a bold label.
+    fn end_paragraph(&mut self) {
+        let Leaf::Paragraph { fragile, .. } = self.leaf else {
+            return;
+        };
+        let Some(&(s, e)) = self.parts.first() else { return };
+        let first = self.doc[s..e].trim_start();
+        if !(first.starts_with("**") || first.starts_with("__")) {
+            return;
+        }
+        if fragile || self.later_in_item {
+            self.labels_unsure = true;
+            return;
+        }
+        let labels = &mut self.label_paragraphs;
+        labels.lines.extend_from_slice(&self.parts);
+        labels.ends.push(labels.lines.len());
     }
 
     /// The line after the one ending at `end`.
@@ -907,6 +995,7 @@ impl Scanner<'_> {
         let mut cur = Cursor::new(bytes);
         let matched = self.scan_containers(&mut cur);
         self.containers.truncate(matched);
+        let held = self.containers.len();
         loop {
             let save = cur.clone();
             let outer = cur.scan_space_upto(4);
@@ -982,6 +1071,10 @@ impl Scanner<'_> {
         }
         self.parts.clear();
         self.parts.push((at, end));
+        // Not the first block of its list item: whether it counts as opening a paragraph depends
+        // on the list being loose, known only at its end.
+        self.later_in_item =
+            self.containers.len() == held && matches!(self.containers.last(), Some(Container::Item(_)));
         self.leaf = Leaf::Paragraph {
             line: line_no,
             fragile: false,

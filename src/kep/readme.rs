@@ -17,6 +17,9 @@ pub struct Readme {
     /// Byte offset of each line's start, so that a line is found without rescanning the text.
     line_starts: Vec<usize>,
     /// Found on first use: a Markdown parse of a long README is costly, and most are never asked.
+    /// The paragraphs that may open with a bold label, where the scanner found them (see
+    /// [`super::headings::Scanned::label_paragraphs`]).
+    label_paragraphs: Option<super::headings::LabelParagraphs>,
     bold_labels: OnceCell<Vec<String>>,
 }
 
@@ -44,8 +47,15 @@ impl Readme {
     /// Parses `text`; the bytes before `body_start` (a legacy KEP's front matter) are not Markdown
     /// and are blanked so that line numbers stay those of the file.
     pub fn parse(text: String, body_start: usize) -> Readme {
+        let mut label_paragraphs = None;
         let (headings, unclosed_fence) = if body_start == 0 {
-            parse_headings(&text)
+            match super::headings::scan_all(&text) {
+                Some(scanned) => {
+                    label_paragraphs = scanned.label_paragraphs;
+                    (scanned.headings, scanned.unclosed)
+                }
+                None => pulldown_headings(&text),
+            }
         } else {
             // Byte for byte, so that offsets found in the blanked text are offsets into `text`.
             let head: String = text.as_bytes()[..body_start]
@@ -60,6 +70,7 @@ impl Readme {
             headings,
             unclosed_fence,
             line_starts,
+            label_paragraphs,
             bold_labels: OnceCell::new(),
         }
     }
@@ -69,12 +80,11 @@ impl Readme {
     /// this way, and READMEs written from them answer the questions under such labels, not
     /// headings.
     pub fn bold_labels(&self) -> &[String] {
-        self.bold_labels.get_or_init(|| {
-            if may_have_bold_label(&self.text) {
-                bold_labels(&self.text)
-            } else {
-                Vec::new()
-            }
+        self.bold_labels.get_or_init(|| match &self.label_paragraphs {
+            // Only the paragraphs that open bold, each read alone.
+            Some(paragraphs) => paragraphs.sources(&self.text).flat_map(|p| bold_labels(&p)).collect(),
+            None if may_have_bold_label(&self.text) => bold_labels(&self.text),
+            None => Vec::new(),
         })
     }
 
@@ -241,6 +251,17 @@ fn may_have_bold_label(text: &str) -> bool {
         }
         rest.starts_with("**") || rest.starts_with("__")
     })
+}
+
+/// The bold labels of `text` as the scanner's paragraphs give them, or `None` where it is unsure.
+pub fn scan_bold_labels(text: &str) -> Option<Vec<String>> {
+    let paragraphs = super::headings::scan_all(text)?.label_paragraphs?;
+    Some(paragraphs.sources(text).flat_map(|p| bold_labels(&p)).collect())
+}
+
+/// The reference for [`scan_bold_labels`]: the labels a full pulldown-cmark parse of `text` gives.
+pub fn pulldown_bold_labels(text: &str) -> Vec<String> {
+    bold_labels(text)
 }
 
 /// See [`Readme::bold_labels`].
