@@ -112,7 +112,7 @@ impl Readme {
     /// The first section whose heading text, trimmed, equals `title` case-insensitively.
     pub fn section(&self, title: &str) -> Option<Section<'_>> {
         let wanted = title.trim().to_lowercase();
-        let i = self.headings.iter().position(|h| h.title.to_lowercase() == wanted)?;
+        let i = self.headings.iter().position(|h| same_lowercase(&h.title, &wanted))?;
         Some(self.section_at(i))
     }
 
@@ -120,7 +120,7 @@ impl Readme {
     /// questions of a PRR subsection); `None` when there is no section `title`.
     pub fn subsections(&self, title: &str, level: u8) -> Option<Vec<Section<'_>>> {
         let wanted = title.trim().to_lowercase();
-        let i = self.headings.iter().position(|h| h.title.to_lowercase() == wanted)?;
+        let i = self.headings.iter().position(|h| same_lowercase(&h.title, &wanted))?;
         let parent = self.headings[i].level;
         Some(
             (i + 1..self.headings.len())
@@ -154,6 +154,19 @@ impl Readme {
         let l = &self.text[start..end];
         Some(l.strip_suffix('\r').unwrap_or(l))
     }
+}
+
+/// Whether `text` lowercased is `lower`; without allocating where both are ASCII, as headings
+/// mostly are.
+fn same_lowercase(text: &str, lower: &str) -> bool {
+    if text.is_ascii() && lower.is_ascii() {
+        return text.len() == lower.len()
+            && text
+                .bytes()
+                .zip(lower.bytes())
+                .all(|(a, b)| a.to_ascii_lowercase() == b);
+    }
+    text.to_lowercase() == lower
 }
 
 /// The byte offset of each line's start.

@@ -243,13 +243,21 @@ const TITLE: &str = "\0title";
 /// A README's own "optional" marker is left out too: `## Alternatives [optional]` keeps the
 /// section.
 fn normalise(title: &str) -> String {
-    // Most headings are ASCII without "optional": one pass suffices.
-    if title.is_ascii() && !title.as_bytes().windows(8).any(|w| w.eq_ignore_ascii_case(b"optional")) {
-        return title
-            .bytes()
-            .filter(u8::is_ascii_alphanumeric)
-            .map(|b| char::from(b.to_ascii_lowercase()))
-            .collect();
+    // Most headings are ASCII without "optional": one pass suffices. Without "optional" in what
+    // is kept, there was no "(optional)" to remove.
+    if title.is_ascii() {
+        let mut key = Vec::with_capacity(title.len());
+        key.extend(
+            title
+                .bytes()
+                .filter(u8::is_ascii_alphanumeric)
+                .map(|b| b.to_ascii_lowercase()),
+        );
+        if !key.windows(8).any(|w| w == b"optional")
+            && let Ok(key) = String::from_utf8(key)
+        {
+            return key;
+        }
     }
     title
         .to_lowercase()
