@@ -15,7 +15,9 @@ use crate::git::walk::{self, CommitPair};
 use crate::git::{FileTexts, Objects, TreeFiles};
 use crate::kep::metadata::Milestone;
 use crate::kep::readme::Readme;
-use crate::kep::{BlobSource, ChangedKep, KepDiff, MetadataCache, MetadataState, ReadmeCache, decode_text};
+use crate::kep::{
+    BlobSource, ChangedKep, KepDiff, LegacyCache, LegacyKep, MetadataCache, MetadataState, ReadmeCache, decode_text,
+};
 use crate::policy::{Level, Policy};
 use crate::rules::{self, Context, Scope};
 
@@ -25,6 +27,7 @@ pub struct RunState {
     diff: DiffState,
     readmes: RefCell<ReadmeCache>,
     metadata: RefCell<MetadataCache>,
+    legacy: RefCell<LegacyCache>,
     files: RefCell<FileTexts>,
 }
 
@@ -33,6 +36,7 @@ struct Blobs<'a> {
     objects: Objects<'a>,
     readmes: &'a RefCell<ReadmeCache>,
     metadata: &'a RefCell<MetadataCache>,
+    legacy: &'a RefCell<LegacyCache>,
 }
 
 impl BlobSource for Blobs<'_> {
@@ -58,6 +62,12 @@ impl BlobSource for Blobs<'_> {
         self.metadata
             .borrow_mut()
             .get_or_parse(id, weight, || Ok(Rc::unwrap_or_clone(parse()?)))
+    }
+
+    fn legacy(&self, id: &ObjectId) -> Result<Rc<LegacyKep>> {
+        self.legacy
+            .borrow_mut()
+            .get_or_parse(id, |f| 4 * f.len(), || Ok(LegacyKep::parse(self.objects.blob(id)?)))
     }
 }
 
@@ -220,6 +230,7 @@ where
             objects,
             readmes: &state.readmes,
             metadata: &state.metadata,
+            legacy: &state.legacy,
         };
         let repo = TreeFiles::new(objects, tree, Some(tree)).with_texts(&state.files);
         let diff = KepDiff::load(wanted[i], &blobs)?;
@@ -410,6 +421,7 @@ where
                 objects,
                 readmes: &state.readmes,
                 metadata: &state.metadata,
+                legacy: &state.legacy,
             };
             let repo = TreeFiles::new(objects, plan.new_tree, plan.old_tree).with_texts(&state.files);
             let diff = KepDiff::load(&plan.changed[k], &blobs)?;

@@ -217,6 +217,57 @@ pub trait BlobSource {
     fn metadata(&self, id: &ObjectId) -> Result<Rc<MetadataState>> {
         Ok(Rc::new(directory_metadata(self.blob(id)?)))
     }
+
+    /// The legacy KEP file in blob `id`, its front matter parsed; kept like [`BlobSource::readme`].
+    fn legacy(&self, id: &ObjectId) -> Result<Rc<LegacyKep>> {
+        Ok(Rc::new(LegacyKep::parse(self.blob(id)?)))
+    }
+}
+
+/// A legacy KEP file: front matter and body in one text, read once for both and shared by every
+/// snapshot of the same blob.
+pub struct LegacyKep {
+    text: String,
+    metadata: Rc<MetadataState>,
+    readme: OnceCell<Rc<Readme>>,
+}
+
+impl LegacyKep {
+    pub fn parse(bytes: Vec<u8>) -> LegacyKep {
+        let invalid = invalid_utf8(&bytes);
+        let text = decode_text(bytes);
+        let state = match (metadata::split_front_matter(&text), invalid) {
+            (Some((_, _, body)), Some(at)) if at.0 <= text[..body].matches('\n').count() => {
+                MetadataState::Invalid(not_utf8(&text, at))
+            }
+            (Some((yaml, offset, _)), _) => parse_state(Metadata::parse(yaml, offset)),
+            (None, _) => MetadataState::Missing,
+        };
+        LegacyKep {
+            text,
+            metadata: Rc::new(state),
+            readme: OnceCell::new(),
+        }
+    }
+
+    /// The text's length: a kept one costs a few times that once its body is sectioned.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// The body after the front matter, sectioned on first use.
+    fn readme(&self) -> Rc<Readme> {
+        self.readme
+            .get_or_init(|| {
+                let body = metadata::split_front_matter(&self.text).map_or(0, |(_, _, b)| b);
+                Rc::new(Readme::parse(self.text.clone(), body))
+            })
+            .clone()
+    }
 }
 
 /// The most recently used parsed blobs by id: a run over many commits meets the same blob again
@@ -243,6 +294,15 @@ impl Default for ReadmeCache {
 
 /// Parsed `kep.yaml` files: a few KiB each, so a few thousand fit.
 pub type MetadataCache = Recent<MetadataState>;
+
+/// Legacy KEP files, kept like READMEs.
+pub type LegacyCache = Recent<LegacyKep>;
+
+impl Default for LegacyCache {
+    fn default() -> Self {
+        Recent::with_budget(1 << 20)
+    }
+}
 
 impl Default for MetadataCache {
     fn default() -> Self {
@@ -365,7 +425,7 @@ pub struct Snapshot<'a> {
     pub metadata: Rc<MetadataState>,
     readme: OnceCell<Option<Rc<Readme>>>,
     /// A legacy KEP's file, already read for its front matter.
-    legacy_text: Option<String>,
+    legacy: Option<Rc<LegacyKep>>,
     /// Files over their cap: never read, so the metadata is [`MetadataState::Missing`] or the
     /// README absent.
     pub oversized: Vec<Oversized>,
@@ -386,7 +446,6 @@ pub fn decode_text(bytes: Vec<u8>) -> String {
 
 impl<'a> Snapshot<'a> {
     pub fn load(kep: KepPath, files: KepFiles, blobs: &'a dyn BlobSource) -> Result<Snapshot<'a>> {
-        let mut legacy_text = None;
         let mut oversized = Vec::new();
         let (metadata_cap, readme_cap) = match kep.kind {
             KepKind::Directory => (MAX_METADATA_BYTES, MAX_README_BYTES),
@@ -414,23 +473,16 @@ impl<'a> Snapshot<'a> {
                 ));
             }
             Some(FileEntry { id, .. }) => {
-                let bytes = blobs.blob(&id)?;
-                let invalid = invalid_utf8(&bytes);
-                let text = decode_text(bytes);
-                let state = match (metadata::split_front_matter(&text), invalid) {
-                    (Some((_, _, body)), Some(at)) if at.0 <= text[..body].matches('\n').count() => {
-                        MetadataState::Invalid(not_utf8(&text, at))
-                    }
-                    (Some((yaml, offset, _)), _) => parse_state(Metadata::parse(yaml, offset)),
-                    (None, _) => MetadataState::Missing,
-                };
-                legacy_text = Some(text);
-                state
+                let file = blobs.legacy(&id)?;
+                let metadata = file.metadata.clone();
+                let mut snap = Snapshot::with_metadata(kep, files, metadata, oversized, blobs, readme_cap);
+                snap.legacy = Some(file);
+                return Ok(snap);
             }
         });
-        let mut snap = Snapshot::with_metadata(kep, files, metadata, oversized, blobs, readme_cap);
-        snap.legacy_text = legacy_text;
-        Ok(snap)
+        Ok(Snapshot::with_metadata(
+            kep, files, metadata, oversized, blobs, readme_cap,
+        ))
     }
 
     fn with_metadata(
@@ -458,7 +510,7 @@ impl<'a> Snapshot<'a> {
             files,
             metadata,
             readme: OnceCell::new(),
-            legacy_text: None,
+            legacy: None,
             oversized,
             blobs,
         }
@@ -474,11 +526,8 @@ impl<'a> Snapshot<'a> {
         if let Some(r) = self.readme.get() {
             return Ok(r.as_deref());
         }
-        let loaded = match (&self.legacy_text, self.files.readme) {
-            (Some(text), _) => {
-                let body = metadata::split_front_matter(text).map_or(0, |(_, _, b)| b);
-                Some(Rc::new(Readme::parse(text.clone(), body)))
-            }
+        let loaded = match (&self.legacy, self.files.readme) {
+            (Some(file), _) => Some(file.readme()),
             (None, Some(FileEntry { id, is_file: true, .. })) if !self.readme_oversized() => {
                 Some(self.blobs.readme(&id)?)
             }
