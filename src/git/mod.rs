@@ -98,6 +98,13 @@ impl Objects<'_> {
     }
 
     fn read_blob(&self, id: &ObjectId, cap: u64, header_first: bool) -> Result<Vec<u8>> {
+        self.read_blob_within(id, cap, header_first)?
+            .map_err(|size| anyhow::Error::new(TooLarge { id: *id, size, cap }))
+    }
+
+    /// The bytes of blob `id`, or its size when that is over `cap`: told without building an
+    /// error, as sizing every KEP file asks this thousands of times per history.
+    fn read_blob_within(&self, id: &ObjectId, cap: u64, header_first: bool) -> Result<Result<Vec<u8>, u64>> {
         let mut buf = Vec::new();
         BLOB_CAP.set(header_first.then_some(cap));
         // Where the object landed: stores decode into `buf`, which is then handed over uncopied.
@@ -106,18 +113,17 @@ impl Objects<'_> {
             .try_find(id, &mut buf)
             .map(|o| o.map(|d| (d.kind, d.data.as_ptr() as usize, d.data.len())));
         BLOB_CAP.set(None);
-        let too_large = |size: u64| anyhow::Error::new(TooLarge { id: *id, size, cap });
         match found {
             Ok(Some((gix::object::Kind::Blob, at, len))) => match len as u64 {
-                size if size > cap => Err(too_large(size)),
+                size if size > cap => Ok(Err(size)),
                 _ if at == buf.as_ptr() as usize && len <= buf.len() => {
                     buf.truncate(len);
-                    Ok(buf)
+                    Ok(Ok(buf))
                 }
                 _ => {
                     let mut again = Vec::new();
                     match self.0.try_find(id, &mut again) {
-                        Ok(Some(d)) => Ok(d.data.to_vec()),
+                        Ok(Some(d)) => Ok(Ok(d.data.to_vec())),
                         _ => bail!("cannot read blob {id}"),
                     }
                 }
@@ -125,7 +131,7 @@ impl Objects<'_> {
             Ok(Some((kind, ..))) => bail!("object {id} is a {kind}, not a blob"),
             Ok(None) => bail!("blob {id} is missing from the object database"),
             Err(e) => match e.downcast_any_ref::<TooLarge>() {
-                Some(t) => Err(too_large(t.size)),
+                Some(t) => Ok(Err(t.size)),
                 None => bail!("cannot read blob {id}: {}", e),
             },
         }
@@ -133,13 +139,10 @@ impl Objects<'_> {
 
     /// The size of blob `id`: from its header with a [`Layered`] store, otherwise by reading it.
     pub fn blob_size(&self, id: &ObjectId) -> Result<u64> {
-        match self.blob_capped(id, 0) {
-            Ok(bytes) => Ok(bytes.len() as u64),
-            Err(e) => match e.downcast_ref::<TooLarge>() {
-                Some(t) => Ok(t.size),
-                None => Err(e),
-            },
-        }
+        Ok(match self.read_blob_within(id, 0, true)? {
+            Ok(bytes) => bytes.len() as u64,
+            Err(size) => size,
+        })
     }
 
     /// The tree of commit `id`.
