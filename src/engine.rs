@@ -29,6 +29,8 @@ pub struct RunState {
     metadata: RefCell<MetadataCache>,
     legacy: RefCell<LegacyCache>,
     files: RefCell<FileTexts>,
+    /// The last parent's commit and tree: on a first-parent line it is the next commit.
+    parent_tree: Option<(ObjectId, ObjectId)>,
 }
 
 /// Blobs from the object database, with the run's recently parsed READMEs and metadata kept.
@@ -362,17 +364,21 @@ struct Planned {
 /// commit; `progress` is told as each commit is done.
 ///
 /// A first pass diffs the commits' trees, a batch of commits at a time on one worker per core. The
-/// second judges the KEP changes grouped by KEP, each KEP's changes in history order on one
-/// worker: the old side of a change is then the new side of the one just judged, already read and
-/// parsed, and successive versions of a file are neighbours in the pack's delta chains.
+/// second judges the KEP changes grouped by KEP, each KEP's changes newest first on one worker:
+/// the new side of a change is then the old side of the one just judged, already read and parsed,
+/// and each version is decoded after the newer one git stores it as a delta against.
 pub fn audit<S>(store: &S, policy: &Policy, commits: &[CommitPair], progress: &(dyn Fn() + Sync)) -> Result<Report>
 where
     S: gix::objs::Find + Clone + Send,
 {
     let planned = in_parallel(store, commits.len(), BATCH, |objects, state, i| {
         let pair = &commits[i];
-        let new_tree = objects.commit_tree(&pair.commit)?;
+        let new_tree = match state.parent_tree {
+            Some((commit, tree)) if commit == pair.commit => tree,
+            _ => objects.commit_tree(&pair.commit)?,
+        };
         let old_tree = pair.parent.map(|p| objects.commit_tree(&p)).transpose()?;
+        state.parent_tree = pair.parent.zip(old_tree);
         let own = policy
             .trailers
             .then(|| policy.with_trailers(objects, &[pair.commit]))
@@ -396,16 +402,19 @@ where
     judge_planned(store, policy, planned, progress)
 }
 
-/// Judges the KEP changes of `planned` grouped by KEP, each KEP's changes in history order on one
-/// worker, and reports them commit by commit in the order given; `progress` is told as each
-/// commit with KEP changes is done.
+/// Judges the KEP changes of `planned` grouped by KEP, each KEP's changes in the order given
+/// (newest first from a walk) on one worker, and reports them commit by commit in that order;
+/// `progress` is told as each commit with KEP changes is done.
 fn judge_planned<S>(store: &S, policy: &Policy, planned: Vec<Planned>, progress: &(dyn Fn() + Sync)) -> Result<Report>
 where
     S: gix::objs::Find + Clone + Send,
 {
-    // Each KEP's changes, oldest first; the largest groups first, so that workers finish together.
+    // Each KEP's changes newest first, as git log lists them: git packs a file's newest version
+    // whole and older ones as deltas against newer ones, so decoding in this order finds most
+    // bases in the delta cache (a tenth of an audit's time, against oldest first). The largest
+    // groups first, so that workers finish together.
     let mut by_kep: std::collections::HashMap<&str, Vec<(usize, usize)>> = std::collections::HashMap::new();
-    for (c, plan) in planned.iter().enumerate().rev() {
+    for (c, plan) in planned.iter().enumerate() {
         for (k, change) in plan.changed.iter().enumerate() {
             by_kep.entry(change.kep.path.as_str()).or_default().push((c, k));
         }
