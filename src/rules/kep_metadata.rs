@@ -622,8 +622,14 @@ fn group_help(sig: &str, groups: &[String]) -> String {
 /// The closest of `candidates` to `value`, when it is close enough to be a typo.
 fn did_you_mean<'a>(value: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let value = value.trim().to_ascii_lowercase();
+    let len = value.chars().count();
     candidates
         .iter()
+        // The distance is at least the difference in length: most candidates are ruled out unmeasured.
+        .filter(|c| {
+            let n = c.chars().count();
+            len.abs_diff(n) <= 2.max(n / 4)
+        })
         .map(|c| (strsim::damerau_levenshtein(&value, c), *c))
         .filter(|(d, c)| *d > 0 && *d <= 2.max(c.len() / 4))
         .min()
