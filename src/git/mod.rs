@@ -7,6 +7,7 @@ pub mod walk;
 
 use std::cell::Cell;
 use std::path::Path;
+use std::rc::Rc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use gix::ObjectId;
@@ -307,12 +308,15 @@ impl Objects<'_> {
     }
 }
 
+/// A file's text as [`RepoFiles`] gives it, shared rather than copied.
+type FileText = Option<Rc<str>>;
+
 /// [`RepoFiles`] over two trees, each file and directory listing read at most once.
 pub struct TreeFiles<'a> {
     objects: Objects<'a>,
     new_tree: ObjectId,
     base_tree: Option<ObjectId>,
-    cache: std::cell::RefCell<std::collections::HashMap<(bool, String), Option<String>>>,
+    cache: std::cell::RefCell<std::collections::HashMap<(bool, String), FileText>>,
     dirs: std::cell::RefCell<std::collections::HashMap<String, Vec<String>>>,
     /// Texts by blob id, shared by the commits of a run: the template and `OWNERS_ALIASES` rarely
     /// change from one commit to the next.
@@ -323,7 +327,7 @@ pub struct TreeFiles<'a> {
 /// dropped first past a budget.
 #[derive(Default)]
 pub struct FileTexts {
-    by_id: std::collections::HashMap<ObjectId, String>,
+    by_id: std::collections::HashMap<ObjectId, Rc<str>>,
     order: std::collections::VecDeque<ObjectId>,
     bytes: usize,
 }
@@ -332,11 +336,11 @@ impl FileTexts {
     /// Enough for a commit that deletes a hundred legacy KEPs, which every new KEP of it reads.
     const BUDGET: usize = 4 << 20;
 
-    fn get(&self, id: &ObjectId) -> Option<&String> {
+    fn get(&self, id: &ObjectId) -> Option<&Rc<str>> {
         self.by_id.get(id)
     }
 
-    fn insert(&mut self, id: ObjectId, text: String) {
+    fn insert(&mut self, id: ObjectId, text: Rc<str>) {
         if text.len() > Self::BUDGET / 4 {
             return;
         }
@@ -373,7 +377,7 @@ impl<'a> TreeFiles<'a> {
         self
     }
 
-    fn file(&self, base: bool, path: &str) -> Result<Option<String>> {
+    fn file(&self, base: bool, path: &str) -> Result<Option<Rc<str>>> {
         let key = (base, path.to_owned());
         if let Some(hit) = self.cache.borrow().get(&key) {
             return Ok(hit.clone());
@@ -385,13 +389,13 @@ impl<'a> TreeFiles<'a> {
         };
         let text = match (id, self.texts) {
             (None, _) => None,
-            (Some(id), None) => Some(self.objects.text_of(&id, path)?),
+            (Some(id), None) => Some(self.objects.text_of(&id, path)?.into()),
             (Some(id), Some(texts)) => {
                 let hit = texts.borrow().get(&id).cloned();
                 match hit {
                     Some(text) => Some(text),
                     None => {
-                        let text = self.objects.text_of(&id, path)?;
+                        let text: Rc<str> = self.objects.text_of(&id, path)?.into();
                         texts.borrow_mut().insert(id, text.clone());
                         Some(text)
                     }
@@ -404,11 +408,11 @@ impl<'a> TreeFiles<'a> {
 }
 
 impl RepoFiles for TreeFiles<'_> {
-    fn new_file(&self, path: &str) -> Result<Option<String>> {
+    fn new_file(&self, path: &str) -> Result<Option<Rc<str>>> {
         self.file(false, path)
     }
 
-    fn base_file(&self, path: &str) -> Result<Option<String>> {
+    fn base_file(&self, path: &str) -> Result<Option<Rc<str>>> {
         self.file(true, path)
     }
 

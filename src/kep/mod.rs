@@ -371,10 +371,10 @@ impl<T> Recent<T> {
 /// files, the template).
 pub trait RepoFiles {
     /// The regular file at `path` in the checked tree (a change's result).
-    fn new_file(&self, path: &str) -> Result<Option<String>>;
+    fn new_file(&self, path: &str) -> Result<Option<Rc<str>>>;
     /// The regular file at `path` on the base side: repository-wide references a change must not
     /// loosen for itself (for `validate`, the checked tree).
-    fn base_file(&self, path: &str) -> Result<Option<String>>;
+    fn base_file(&self, path: &str) -> Result<Option<Rc<str>>>;
     /// The names of the directories directly under `path` in the checked tree.
     fn new_dirs(&self, path: &str) -> Result<Vec<String>>;
     /// The names of the regular files directly under `path` on the base side that the checked

@@ -34,7 +34,7 @@ pub fn converted_from(cx: &Context<'_>, new: &Snapshot<'_>) -> Result<Option<(St
         return Ok(None);
     };
     // Each candidate's path, text, and front matter (with where its body starts).
-    let mut candidates: Vec<(String, String, Rc<FrontMatter>)> = Vec::new();
+    let mut candidates: Vec<(String, Rc<str>, Rc<FrontMatter>)> = Vec::new();
     for name in cx.repo.deleted_files(parent)? {
         if !name.ends_with(".md") || name == "README.md" {
             continue;
@@ -80,13 +80,13 @@ pub fn converted_from(cx: &Context<'_>, new: &Snapshot<'_>) -> Result<Option<(St
             .collect();
         if let [i] = hits[..] {
             let (path, text, parsed) = candidates.swap_remove(i);
-            return Ok(Some((path, Readme::parse(text, parsed.1))));
+            return Ok(Some((path, Readme::parse(text.to_string(), parsed.1))));
         }
     }
     Ok(candidates
         .pop()
         .filter(|_| candidates.is_empty())
-        .map(|(path, text, parsed)| (path, Readme::parse(text, parsed.1))))
+        .map(|(path, text, parsed)| (path, Readme::parse(text.to_string(), parsed.1))))
 }
 
 /// A legacy KEP file's metadata, if it parses, and the offset where its body starts.

@@ -88,7 +88,7 @@ impl Rule for KepTree {
             out.push(fatal(root, &format!("there is no `kep.yaml` under `{root}/`")));
             return Ok(());
         }
-        let read = |path: &str| cx.repo.new_file(path).ok().flatten().map(String::into_bytes);
+        let read = |path: &str| cx.repo.new_file(path).ok().flatten().map(|t| t.as_bytes().to_vec());
         let prr_file = |sig: &str, number: &str| layout.prr_file(sig, number);
         for path in found {
             // Numbered KEPs are kep-metadata's and prr-approval's, with their own messages.
