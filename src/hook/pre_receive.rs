@@ -705,14 +705,27 @@ fn check_updates(
         let Some(new) = update.new else { continue };
         refs_checked += 1;
         let before = report.findings.len();
-        let base = match update.old.or(default_tip) {
-            Some(base) => objects.merge_base(base, new)?,
-            None => None,
+        let against = update.old.or(default_tip);
+        // Each mode walks the pushed commits first: a fast-forward shows the old tip as a pushed
+        // commit's parent, which makes it the merge-base without a second walk of the push.
+        let commits = match settings.mode {
+            Mode::Each => Some(walk::commits(objects, new, &vetted, false)?),
+            Mode::Net => None,
         };
-        match (settings.mode, base) {
-            (Mode::Net, Some(base)) => engine::check_against(&layered, &policy, base, new, &mut report)?,
-            _ => {
-                let commits = walk::commits(objects, new, &vetted, false)?;
+        let base = match (against, &commits) {
+            (Some(old), Some(commits)) if old == new || commits.iter().any(|pair| pair.parent == Some(old)) => {
+                Some(old)
+            }
+            (Some(against), _) => objects.merge_base(against, new)?,
+            (None, _) => None,
+        };
+        match (commits, base) {
+            (None, Some(base)) => engine::check_against(&layered, &policy, base, new, &mut report)?,
+            (commits, _) => {
+                let commits = match commits {
+                    Some(commits) => commits,
+                    None => walk::commits(objects, new, &vetted, false)?,
+                };
                 report.absorb(engine::audit(&layered, &policy, &commits, &|| {})?);
             }
         }
