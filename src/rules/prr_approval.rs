@@ -251,7 +251,8 @@ impl PrrApproval {
         };
         // Lines come from a lenient parse; the key itself, else the file's `kep-number`, never a
         // comment that happens to be line 1.
-        let lines = Metadata::parse(&text, 0).ok();
+        let parsed = parse_prr_file(&text);
+        let (lines, decoded) = (&parsed.0, &parsed.1);
         let at = |key: &[&str], line: Option<usize>| {
             let line = lines
                 .as_ref()
@@ -263,7 +264,7 @@ impl PrrApproval {
                 snippet: line.and_then(|l| lines.as_ref()?.line_text(l)).map(str::to_owned),
             }
         };
-        let prr = match kepval::decode_prr(text.as_bytes()) {
+        let prr = match decoded {
             Ok(prr) => prr,
             Err(r) => {
                 let key: Vec<&str> = r.key.as_deref().map(|k| k.split('.').collect()).unwrap_or_default();
@@ -400,6 +401,18 @@ fn artefact_note(finding: &mut Finding, r: &kepval::Rejection) {
     if r.artefact {
         finding.notes.push(kepval::ARTEFACT.into());
     }
+}
+
+/// A PRR approval file read leniently (for lines) and as kepval decodes it. Each KEP's file is
+/// judged with every change to the KEP, so each version is parsed once per run and thread.
+fn parse_prr_file(text: &str) -> Rc<(Option<Metadata>, Result<kepval::PrrApproval, kepval::Rejection>)> {
+    type Parsed = Rc<(Option<Metadata>, Result<kepval::PrrApproval, kepval::Rejection>)>;
+    thread_local! {
+        static CACHE: RefCell<crate::memo::ByText<Parsed>> = const { RefCell::new(crate::memo::ByText::new()) };
+    }
+    crate::memo::by_text(&CACHE, text, |t| {
+        Rc::new((Metadata::parse(t, 0).ok(), kepval::decode_prr(t.as_bytes())))
+    })
 }
 
 /// The members of alias `name` in an `OWNERS_ALIASES` file; `None` when the file does not parse
