@@ -168,12 +168,13 @@ impl Objects<'_> {
         Ok(None)
     }
 
-    /// The entry `name` of tree `tree`. A large tree (a group directory holding thousands of
-    /// KEPs) is indexed once and kept for a while, so that looking up each of its KEPs stays
-    /// linear in their number rather than quadratic.
+    /// The entry `name` of tree `tree`, read up to it. A large tree (a group directory holding
+    /// thousands of KEPs) is indexed once and kept for a while, so that looking up each of its
+    /// KEPs stays linear in their number rather than quadratic.
     fn child(&self, tree: ObjectId, name: &str) -> Result<Option<(ObjectId, gix::objs::tree::EntryMode)>> {
         type Index = std::rc::Rc<std::collections::HashMap<Vec<u8>, (ObjectId, gix::objs::tree::EntryMode)>>;
-        const INDEXED_FROM: usize = 256;
+        // About 256 entries: an entry takes its name, a mode and a 20-byte id.
+        const INDEXED_FROM_BYTES: usize = 256 * 40;
         const KEPT: usize = 8;
         thread_local! {
             static INDEXES: std::cell::RefCell<std::collections::VecDeque<(ObjectId, Index)>> =
@@ -183,31 +184,35 @@ impl Objects<'_> {
             return Ok(index.get(name.as_bytes()).copied());
         }
         let mut buf = Vec::new();
-        let mut found = None;
-        let mut count = 0usize;
-        for entry in self
-            .find_tree_iter(&tree, &mut buf)
-            .with_context(|| format!("cannot read tree {tree}"))?
-        {
-            let entry = entry.with_context(|| format!("tree {tree} is corrupt"))?;
-            count += 1;
-            if found.is_none() && entry.filename.as_bytes() == name.as_bytes() {
-                found = Some((entry.oid.to_owned(), entry.mode));
-            }
-        }
-        if count >= INDEXED_FROM {
-            let mut index = std::collections::HashMap::with_capacity(count);
-            for entry in self.find_tree_iter(&tree, &mut buf)? {
-                let entry = entry.with_context(|| format!("tree {tree} is corrupt"))?;
-                index.insert(entry.filename.as_bytes().to_vec(), (entry.oid.to_owned(), entry.mode));
-            }
-            INDEXES.with_borrow_mut(|c| {
-                if c.len() == KEPT {
-                    c.pop_front();
+        let data = match self.0.try_find(&tree, &mut buf) {
+            Ok(Some(d)) if d.kind == gix::object::Kind::Tree => d.data,
+            Ok(Some(d)) => bail!("object {tree} is a {}, not a tree", d.kind),
+            Ok(None) => bail!("cannot read tree {tree}: it is missing from the object database"),
+            Err(e) => bail!("cannot read tree {tree}: {e}"),
+        };
+        let entries = gix::objs::TreeRefIter::from_bytes(data, tree.kind());
+        let corrupt = || format!("tree {tree} is corrupt");
+        if data.len() < INDEXED_FROM_BYTES {
+            for entry in entries {
+                let entry = entry.with_context(corrupt)?;
+                if entry.filename.as_bytes() == name.as_bytes() {
+                    return Ok(Some((entry.oid.to_owned(), entry.mode)));
                 }
-                c.push_back((tree, std::rc::Rc::new(index)));
-            });
+            }
+            return Ok(None);
         }
+        let mut index = std::collections::HashMap::new();
+        for entry in entries {
+            let entry = entry.with_context(corrupt)?;
+            index.insert(entry.filename.as_bytes().to_vec(), (entry.oid.to_owned(), entry.mode));
+        }
+        let found = index.get(name.as_bytes()).copied();
+        INDEXES.with_borrow_mut(|c| {
+            if c.len() == KEPT {
+                c.pop_front();
+            }
+            c.push_back((tree, std::rc::Rc::new(index)));
+        });
         Ok(found)
     }
 

@@ -23,6 +23,8 @@ pub fn scan(markdown: &str) -> Option<(Vec<Heading>, Option<usize>)> {
 pub struct Scanned {
     pub headings: Vec<Heading>,
     pub unclosed: Option<usize>,
+    /// Where each line starts, as `Readme` indexes them: one more after a final newline.
+    pub line_starts: Vec<usize>,
     /// The paragraphs that open with `**` or `__`; `None` where one's lines would not read the
     /// same alone.
     pub label_paragraphs: Option<LabelParagraphs>,
@@ -120,9 +122,14 @@ pub fn scan_all(markdown: &str) -> Option<Scanned> {
         s.label_paragraphs.defs = Some(defs);
     }
     let label_paragraphs = (!s.labels_unsure).then_some(s.label_paragraphs);
+    let mut line_starts = s.line_starts;
+    if markdown.is_empty() || markdown.ends_with('\n') {
+        line_starts.push(markdown.len());
+    }
     Some(Scanned {
         headings: s.headings,
         unclosed,
+        line_starts,
         label_paragraphs,
     })
 }

@@ -48,10 +48,12 @@ impl Readme {
     /// and are blanked so that line numbers stay those of the file.
     pub fn parse(text: String, body_start: usize) -> Readme {
         let mut label_paragraphs = None;
+        let mut scanned_starts = None;
         let (headings, unclosed_fence) = if body_start == 0 {
             match super::headings::scan_all(&text) {
                 Some(scanned) => {
                     label_paragraphs = scanned.label_paragraphs;
+                    scanned_starts = Some(scanned.line_starts);
                     (scanned.headings, scanned.unclosed)
                 }
                 None => pulldown_headings(&text),
@@ -64,7 +66,8 @@ impl Readme {
                 .collect();
             parse_headings(&(head + &text[body_start..]))
         };
-        let line_starts = line_starts(&text);
+        let line_starts = scanned_starts.unwrap_or_else(|| line_starts(&text));
+        debug_assert_eq!(line_starts, self::line_starts(&text));
         Readme {
             text,
             headings,
@@ -387,6 +390,19 @@ pub fn section_gained_line(old: Option<&Readme>, new: &Readme, title: &str) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_start_where_the_scanner_found_them_and_where_a_full_parse_would() {
+        for text in ["", "a", "a\n", "a\nb", "# T\n\n## A\r\nx\r\n", "\n\n", "```\ncode\n"] {
+            let scanned = crate::kep::headings::scan_all(text).expect("the scanner reads it");
+            assert_eq!(scanned.line_starts, line_starts(text), "{text:?}");
+            assert_eq!(
+                Readme::parse(text.to_owned(), 0).line_starts,
+                line_starts(text),
+                "{text:?}"
+            );
+        }
+    }
 
     fn readme(s: &str) -> Readme {
         Readme::parse(s.to_owned(), 0)

@@ -274,7 +274,7 @@ impl PrrApproval {
                     format!("{name}: PRR approval file {path} {}", r.message),
                     "kepval decodes it strictly: `kep-number` and one `<stage>: {approver: \"@name\"}` mapping per approved stage, nothing else".into(),
                 );
-                artefact_note(&mut finding, &r);
+                artefact_note(&mut finding, r);
                 out.push(finding);
                 return Ok(());
             }
@@ -315,7 +315,7 @@ impl PrrApproval {
         // kepval's list (approvers and emeritus, as written); without one it cannot run at all,
         // which `validate` reports for the tree.
         let listed = aliases.as_deref().and_then(|t| kepval::prr_approvers(t).ok());
-        if let Some(r) = kepval::approver_rejection(&prr, &stage, listed.as_deref(), cx.policy.kepval) {
+        if let Some(r) = kepval::approver_rejection(prr, &stage, listed.as_deref(), cx.policy.kepval) {
             let approvers = aliases.as_deref().and_then(|t| alias(t, APPROVERS)).unwrap_or_default();
             let (at, help) = match r.key.as_deref() {
                 Some("stage") if r.message.starts_with("cannot approve") => (
