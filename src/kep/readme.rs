@@ -328,7 +328,12 @@ pub fn visible_lines(body: &str) -> Vec<String> {
     let mut out = Vec::new();
     for l in strip_html_comments(body).lines() {
         let mut line = String::with_capacity(l.len());
-        for word in l.split_whitespace() {
+        // ASCII whitespace is Unicode's within ASCII, but for the vertical tab.
+        let words: &mut dyn Iterator<Item = &str> = match l.is_ascii() && !l.contains('\x0b') {
+            true => &mut l.split_ascii_whitespace(),
+            false => &mut l.split_whitespace(),
+        };
+        for word in words {
             if !line.is_empty() {
                 line.push(' ');
             }
@@ -380,16 +385,24 @@ pub fn section_gained_line(old: Option<&Readme>, new: &Readme, title: &str) -> b
     let Some(new_section) = new.section(title) else {
         return false;
     };
-    let old_lines = old
-        .and_then(|r| r.section(title))
-        .map(|s| visible_lines(s.body))
-        .unwrap_or_default();
+    let old_section = old.and_then(|r| r.section(title));
+    // The same text gains nothing, whatever it holds.
+    if old_section.as_ref().is_some_and(|s| s.body == new_section.body) {
+        return false;
+    }
+    let old_lines = old_section.map(|s| visible_lines(s.body)).unwrap_or_default();
     gained_line(&old_lines, &visible_lines(new_section.body))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visible_lines_join_words_with_one_space_whatever_the_whitespace() {
+        let body = "a  b\t c \n\n  \u{a0}d\u{2003}e \n f\x0bg\x0ch\r\n<!-- x -->\n";
+        assert_eq!(visible_lines(body), vec!["a b c", "d e", "f g h"]);
+    }
 
     #[test]
     fn lines_start_where_the_scanner_found_them_and_where_a_full_parse_would() {
