@@ -86,6 +86,7 @@ pub fn scan_all(markdown: &str) -> Option<Scanned> {
         label_paragraphs: LabelParagraphs::default(),
         labels_unsure: false,
         later_in_item: false,
+        region: None,
     };
     let mut start = 0;
     let mut newlines = memchr::memchr_iter(b'\n', bytes);
@@ -100,9 +101,11 @@ pub fn scan_all(markdown: &str) -> Option<Scanned> {
         }
         s.line_starts.push(start);
         s.line(start, end)?;
+        s.track_region(start, end);
         start = next;
     }
     s.end_paragraph();
+    s.close_region(bytes.len());
     let unclosed = match &s.leaf {
         Leaf::Fence {
             depth: 0, start, line, ..
@@ -198,6 +201,23 @@ struct Scanner<'a> {
     labels_unsure: bool,
     /// The open paragraph is in a list item it does not open (see [`Scanner::block`]).
     later_in_item: bool,
+    /// The top-level run of block quotes and lists under way (see [`Region`]).
+    region: Option<Region>,
+}
+
+/// A run of top-level containers (lists and block quotes) from the line that opens the first to
+/// the first line outside any. Such a run reads the same alone as in its document, link
+/// reference definitions aside: where one of its paragraphs would not read the same alone (a
+/// later block of a list item, whose list may be loose, or a lazy line), the whole run is read
+/// for bold labels instead, rather than the whole document.
+struct Region {
+    /// Byte offset of its first line.
+    start: usize,
+    /// The label paragraphs noted before it, as counts of `lines` and `ends`.
+    lines: usize,
+    ends: usize,
+    /// One of its paragraphs needs it read whole.
+    whole: bool,
 }
 
 /// pulldown-cmark's `LineStart`: a cursor over a line's start where tabs count to the next
@@ -941,12 +961,47 @@ impl Scanner<'_> {
             return;
         }
         if fragile || self.later_in_item {
-            self.labels_unsure = true;
+            match &mut self.region {
+                Some(region) => region.whole = true,
+                None => self.labels_unsure = true,
+            }
             return;
         }
         let labels = &mut self.label_paragraphs;
         labels.lines.extend_from_slice(&self.parts);
         labels.ends.push(labels.lines.len());
+    }
+
+    /// Opens a region at a line that opened a top-level container, and closes the one under way
+    /// at a line that is outside every container and not blank (a blank line may still continue
+    /// a list).
+    fn track_region(&mut self, start: usize, end: usize) {
+        let inside = !self.containers.is_empty();
+        match &self.region {
+            None if inside => {
+                self.region = Some(Region {
+                    start,
+                    lines: self.label_paragraphs.lines.len(),
+                    ends: self.label_paragraphs.ends.len(),
+                    whole: false,
+                })
+            }
+            Some(_) if !inside && !is_blank(&self.doc.as_bytes()[start..end]) => self.close_region(start),
+            _ => {}
+        }
+    }
+
+    /// Ends the region under way before byte `end`: read whole if one of its paragraphs needs it,
+    /// in place of the paragraphs noted in it.
+    fn close_region(&mut self, end: usize) {
+        let Some(region) = self.region.take() else { return };
+        if region.whole {
+            let labels = &mut self.label_paragraphs;
+            labels.lines.truncate(region.lines);
+            labels.ends.truncate(region.ends);
+            labels.lines.push((region.start, end));
+            labels.ends.push(labels.lines.len());
+        }
     }
 
     /// The line after the one ending at `end`.

@@ -84,7 +84,8 @@ impl Readme {
     /// headings.
     pub fn bold_labels(&self) -> &[String] {
         self.bold_labels.get_or_init(|| match &self.label_paragraphs {
-            // Only the paragraphs that open bold, each read alone.
+            // Only the paragraphs that open bold, each read alone, or the top-level list or quote
+            // holding one that would not read the same alone.
             Some(paragraphs) => paragraphs.sources(&self.text).flat_map(|p| bold_labels(&p)).collect(),
             None if may_have_bold_label(&self.text) => bold_labels(&self.text),
             None => Vec::new(),
@@ -491,6 +492,32 @@ mod tests {
         for text in ["a **b**", "*a* **b**", "-**a**", "1.**a**", "&#42;&#42;a**"] {
             assert!(!may_have_bold_label(text), "{text:?}");
         }
+    }
+
+    /// A paragraph that would not read the same alone has its whole top-level list or quote read
+    /// instead, not the whole README; the labels are the full parse's.
+    #[test]
+    fn bold_labels_of_a_list_whose_looseness_decides_come_from_that_list_alone() {
+        for text in [
+            // A later block of an item: a label in a loose list, plain text in a tight one.
+            "# T\n\n- **Q1?**\n\n  **Q2?** yes\n- x\n\n**Q3?** after\n",
+            "# T\n\n- **Q1?**\n  ```\n  c\n  ```\n  **Q2?** yes\n- x\n\n**Q3?** after\n",
+            "text\n- a\n\n  **Q?** b\n\n- c\n* d\n\n  **R?** e\n",
+            // A lazy line, inside a quote holding a list.
+            "> - **Q?** a\nlazy\n>\n>   **R?** b\n\npara\n",
+            // A list at the very end, and one right after a paragraph.
+            "**A**\nx\n- y\n\n  **B** z",
+            // Link reference definitions resolve inside the run.
+            "- a\n\n  **[Q][r]?** b\n\n[r]: /url\n",
+        ] {
+            let scanned = scan_bold_labels(text);
+            assert!(scanned.is_some(), "fell back for {text:?}");
+            assert_eq!(scanned.unwrap(), pulldown_bold_labels(text), "{text:?}");
+        }
+        assert_eq!(
+            pulldown_bold_labels("# T\n\n- **Q1?**\n\n  **Q2?** yes\n- x\n\n**Q3?** after\n"),
+            ["Q1?", "Q2?", "Q3?"]
+        );
     }
 
     #[test]
