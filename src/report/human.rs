@@ -17,11 +17,37 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> Result<()> {
 /// The diagnostics alone, each followed by a blank line: errors first, then warnings, then notes,
 /// so the findings that fail a run are read first; otherwise in the order given.
 pub fn render_findings(findings: &[Finding], color: bool, out: &mut dyn Write) -> Result<()> {
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
     let mut ordered: Vec<&Finding> = findings.iter().collect();
     ordered.sort_by_key(|f| f.severity);
-    for finding in ordered {
-        writeln!(out, "{}\n", renderer.render(&diagnostic(finding)))?;
+    // A push over a long history can report thousands: they are rendered a share per core, and
+    // written in order.
+    let render = |part: &[&Finding]| {
+        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+        let mut text = String::new();
+        for finding in part {
+            text.push_str(&renderer.render(&diagnostic(finding)));
+            text.push_str("\n\n");
+        }
+        text
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts: Vec<String> = if workers > 1 && ordered.len() >= 64 {
+        let share = ordered.len().div_ceil(workers);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = ordered
+                .chunks(share)
+                .map(|part| scope.spawn(move || render(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    } else {
+        vec![render(&ordered)]
+    };
+    for part in parts {
+        out.write_all(part.as_bytes())?;
     }
     Ok(())
 }
