@@ -328,39 +328,57 @@ pub struct TreeFiles<'a> {
     texts: Option<&'a std::cell::RefCell<FileTexts>>,
 }
 
-/// The texts of the repository files rules read, by blob id (see [`TreeFiles`]), the oldest
-/// dropped first past a budget.
-#[derive(Default)]
-pub struct FileTexts {
-    by_id: std::collections::HashMap<ObjectId, Rc<str>>,
+/// Values by object id within a byte budget, the oldest dropped first; a value over `largest`
+/// bytes is not kept. What a run meets again commit after commit: file texts, trees.
+#[derive(Clone)]
+pub(crate) struct Kept<V> {
+    /// Each value with its size.
+    by_id: std::collections::HashMap<ObjectId, (V, usize)>,
     order: std::collections::VecDeque<ObjectId>,
     bytes: usize,
+    budget: usize,
+    largest: usize,
 }
 
-impl FileTexts {
-    /// Enough for a commit that deletes a hundred legacy KEPs, which every new KEP of it reads.
-    const BUDGET: usize = 4 << 20;
-
-    fn get(&self, id: &ObjectId) -> Option<&Rc<str>> {
-        self.by_id.get(id)
+impl<V> Kept<V> {
+    pub(crate) fn new(budget: usize, largest: usize) -> Kept<V> {
+        Kept {
+            by_id: Default::default(),
+            order: Default::default(),
+            bytes: 0,
+            budget,
+            largest,
+        }
     }
 
-    fn insert(&mut self, id: ObjectId, text: Rc<str>) {
-        if text.len() > Self::BUDGET / 4 {
+    pub(crate) fn get(&self, id: &gix::oid) -> Option<&V> {
+        self.by_id.get(id).map(|(v, _)| v)
+    }
+
+    /// Keeps the value `make` gives for `id`, `len` bytes, unless it is kept already or too large.
+    pub(crate) fn insert_with(&mut self, id: ObjectId, len: usize, make: impl FnOnce() -> V) {
+        if len > self.largest || self.by_id.contains_key(&id) {
             return;
         }
-        while self.bytes + text.len() > Self::BUDGET {
+        while self.bytes + len > self.budget {
             let Some(old) = self.order.pop_front() else { break };
-            if let Some(t) = self.by_id.remove(&old) {
-                self.bytes -= t.len();
+            if let Some((_, size)) = self.by_id.remove(&old) {
+                self.bytes -= size;
             }
         }
-        self.bytes += text.len();
-        if let Some(old) = self.by_id.insert(id, text) {
-            self.bytes -= old.len();
-        } else {
-            self.order.push_back(id);
-        }
+        self.bytes += len;
+        self.by_id.insert(id, (make(), len));
+        self.order.push_back(id);
+    }
+}
+
+/// The texts of the repository files rules read, by blob id (see [`TreeFiles`]).
+pub struct FileTexts(Kept<Rc<str>>);
+
+impl Default for FileTexts {
+    /// Enough for a commit that deletes a hundred legacy KEPs, which every new KEP of it reads.
+    fn default() -> Self {
+        FileTexts(Kept::new(4 << 20, 1 << 20))
     }
 }
 
@@ -396,12 +414,13 @@ impl<'a> TreeFiles<'a> {
             (None, _) => None,
             (Some(id), None) => Some(self.objects.text_of(&id, path)?.into()),
             (Some(id), Some(texts)) => {
-                let hit = texts.borrow().get(&id).cloned();
+                let hit = texts.borrow().0.get(&id).cloned();
                 match hit {
                     Some(text) => Some(text),
                     None => {
                         let text: Rc<str> = self.objects.text_of(&id, path)?.into();
-                        texts.borrow_mut().insert(id, text.clone());
+                        let len = text.len();
+                        texts.borrow_mut().0.insert_with(id, len, || text.clone());
                         Some(text)
                     }
                 }
@@ -791,5 +810,29 @@ impl Repo {
             }
         }
         bail!("cannot find the base branch (no origin/HEAD, origin/main or origin/master): pass --base REV")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_values_stay_within_their_budget_oldest_out_first() {
+        let id = |n: u8| ObjectId::from_bytes_or_panic(&[n; 20]);
+        let mut kept: Kept<Vec<u8>> = Kept::new(10, 6);
+        kept.insert_with(id(1), 4, || vec![1; 4]);
+        kept.insert_with(id(2), 4, || vec![2; 4]);
+        // Kept already: not made again.
+        kept.insert_with(id(1), 4, || unreachable!());
+        // Over the largest kept: left out, nothing dropped for it.
+        kept.insert_with(id(3), 7, || vec![3; 7]);
+        assert!(kept.get(&id(3)).is_none() && kept.get(&id(1)).is_some());
+        // Past the budget: the oldest goes.
+        kept.insert_with(id(4), 4, || vec![4; 4]);
+        assert!(kept.get(&id(1)).is_none());
+        assert_eq!(kept.get(&id(2)), Some(&vec![2; 4]));
+        assert_eq!(kept.get(&id(4)), Some(&vec![4; 4]));
+        assert_eq!(kept.bytes, 8);
     }
 }

@@ -7,10 +7,7 @@
 //! a lookup under a cap reads the object's header first and refuses an oversized blob unread.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-
-use gix::ObjectId;
 
 use anyhow::{Context, Result};
 use gix::objs::{Exists, Find, FindHeader};
@@ -27,29 +24,12 @@ pub struct Layered {
 /// Trees read lately, by id: the rules look up the same few files (the template, the PRR
 /// approvals) below trees that change little from commit to commit. Blobs are not kept: each is
 /// read once, and copying them into a cache cost more than it saved.
-#[derive(Clone, Default)]
-struct Trees {
-    by_id: HashMap<ObjectId, Vec<u8>>,
-    order: VecDeque<ObjectId>,
-    bytes: usize,
-}
+#[derive(Clone)]
+struct Trees(super::Kept<Vec<u8>>);
 
-impl Trees {
-    const BUDGET: usize = 4 << 20;
-
-    fn insert(&mut self, id: ObjectId, data: &[u8]) {
-        if data.len() > Self::BUDGET / 8 || self.by_id.contains_key(&id) {
-            return;
-        }
-        while self.bytes + data.len() > Self::BUDGET {
-            let Some(old) = self.order.pop_front() else { break };
-            if let Some(v) = self.by_id.remove(&old) {
-                self.bytes -= v.len();
-            }
-        }
-        self.bytes += data.len();
-        self.by_id.insert(id, data.to_vec());
-        self.order.push_back(id);
+impl Default for Trees {
+    fn default() -> Self {
+        Trees(super::Kept::new(4 << 20, 512 << 10))
     }
 }
 
@@ -95,7 +75,7 @@ impl Find for Layered {
                 cap,
             }));
         }
-        if let Some(tree) = self.trees.borrow().by_id.get(id) {
+        if let Some(tree) = self.trees.borrow().0.get(id) {
             buffer.clear();
             buffer.extend_from_slice(tree);
             return Ok(Some(gix::objs::Data::new(buffer, gix::object::Kind::Tree, id.kind())));
@@ -107,7 +87,10 @@ impl Find for Layered {
         if let Some(data) = &found
             && data.kind == gix::object::Kind::Tree
         {
-            self.trees.borrow_mut().insert(id.to_owned(), data.data);
+            self.trees
+                .borrow_mut()
+                .0
+                .insert_with(id.to_owned(), data.data.len(), || data.data.to_vec());
         }
         Ok(found)
     }
