@@ -713,8 +713,10 @@ fn check_updates(
             Mode::Net => None,
         };
         let base = match (against, &commits) {
-            (Some(old), Some(commits)) if old == new || commits.iter().any(|pair| pair.parent == Some(old)) => {
-                Some(old)
+            (Some(against), Some(commits))
+                if against == new || commits.iter().any(|pair| pair.parent == Some(against)) =>
+            {
+                Some(against)
             }
             (Some(against), _) => objects.merge_base(against, new)?,
             (None, _) => None,

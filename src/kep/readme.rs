@@ -86,7 +86,7 @@ impl Readme {
         self.bold_labels.get_or_init(|| match &self.label_paragraphs {
             // Only the paragraphs that open bold, each read alone, or the top-level list or quote
             // holding one that would not read the same alone.
-            Some(paragraphs) => paragraphs.sources(&self.text).flat_map(|p| bold_labels(&p)).collect(),
+            Some(paragraphs) => paragraph_labels(paragraphs, &self.text),
             None if may_have_bold_label(&self.text) => bold_labels(&self.text),
             None => Vec::new(),
         })
@@ -273,7 +273,12 @@ fn may_have_bold_label(text: &str) -> bool {
 /// The bold labels of `text` as the scanner's paragraphs give them, or `None` where it is unsure.
 pub fn scan_bold_labels(text: &str) -> Option<Vec<String>> {
     let paragraphs = super::headings::scan_all(text)?.label_paragraphs?;
-    Some(paragraphs.sources(text).flat_map(|p| bold_labels(&p)).collect())
+    Some(paragraph_labels(&paragraphs, text))
+}
+
+/// The bold labels of the scanner's paragraphs (or runs) of `text`, each read alone.
+fn paragraph_labels(paragraphs: &super::headings::LabelParagraphs, text: &str) -> Vec<String> {
+    paragraphs.sources(text).flat_map(|p| bold_labels(&p)).collect()
 }
 
 /// The reference for [`scan_bold_labels`]: the labels a full pulldown-cmark parse of `text` gives.
