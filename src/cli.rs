@@ -510,15 +510,32 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         hidden.push(since);
     }
     let objects = repo.objects();
-    let mut commits = walk::commits(objects, tip, &hidden, args.first_parent).map_err(|e| shallow(&repo, e))?;
-    if let Some(seconds) = since_day {
-        commits = walk::committed_since(objects, commits, seconds)?;
-    }
-    let bar = progress_bar(commits.len() as u64);
     // History is judged by the policy at the audited tip.
     let policy = restrict(Policy::at_commit(objects, tip)?, &only);
-    let report = engine::audit(&repo.store, &policy, &commits, &|| bar.inc(1)).map_err(|e| shallow(&repo, e))?;
-    bar.finish_and_clear();
+    let report = match since_day {
+        Some(seconds) => {
+            let commits = walk::commits(objects, tip, &hidden, args.first_parent).map_err(|e| shallow(&repo, e))?;
+            let commits = walk::committed_since(objects, commits, seconds)?;
+            let bar = progress_bar(commits.len() as u64);
+            let report = engine::audit(&repo.store, &policy, &commits, &|| bar.inc(1));
+            bar.finish_and_clear();
+            report
+        }
+        // Judged while the walk goes on; the bar learns its length as the walk finds commits.
+        None => {
+            let bar = progress_bar(0);
+            let walk = |each: &mut dyn FnMut(walk::CommitPair)| {
+                walk::visit(objects, tip, &hidden, args.first_parent, &mut |pair| {
+                    bar.inc_length(1);
+                    each(pair)
+                })
+            };
+            let report = engine::audit_walked(&repo.store, &policy, walk, &|| bar.inc(1)).map(|(_, report)| report);
+            bar.finish_and_clear();
+            report
+        }
+    }
+    .map_err(|e| shallow(&repo, e))?;
     emit(&report, &args.output)
 }
 

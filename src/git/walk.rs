@@ -25,6 +25,19 @@ pub fn commits(
     hidden: &[ObjectId],
     first_parent: bool,
 ) -> Result<Vec<CommitPair>> {
+    let mut pairs = Vec::new();
+    visit(objects, tip, hidden, first_parent, &mut |pair| pairs.push(pair))?;
+    Ok(pairs)
+}
+
+/// Hands the [`commits`] to `each` as the walk finds them.
+pub fn visit(
+    objects: Objects<'_>,
+    tip: ObjectId,
+    hidden: &[ObjectId],
+    first_parent: bool,
+    each: &mut dyn FnMut(CommitPair),
+) -> Result<()> {
     let walk = Simple::new([tip], objects);
     let walk = if first_parent {
         walk.parents(Parents::First)
@@ -35,17 +48,16 @@ pub fn commits(
     let walk = walk
         .hide(hidden.iter().copied())
         .context("cannot hide commits from the walk")?;
-    let mut pairs = Vec::new();
     for info in walk {
         let info = info.with_context(|| format!("cannot walk the history of {tip}"))?;
         // `parent_ids` are the commit's own parents, hidden or not: empty only for a root commit.
         let parent = info.parent_ids.first().copied();
-        pairs.push(CommitPair {
+        each(CommitPair {
             commit: info.id,
             parent,
         });
     }
-    Ok(pairs)
+    Ok(())
 }
 
 /// The commits of `pairs` committed at or after `seconds` (Unix time), in the order given. Each

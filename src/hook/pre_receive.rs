@@ -706,31 +706,36 @@ fn check_updates(
         refs_checked += 1;
         let before = report.findings.len();
         let against = update.old.or(default_tip);
-        // Each mode walks the pushed commits first: a fast-forward shows the old tip as a pushed
-        // commit's parent, which makes it the merge-base without a second walk of the push.
-        let commits = match settings.mode {
-            Mode::Each => Some(walk::commits(objects, new, &vetted, false)?),
-            Mode::Net => None,
-        };
-        let base = match (against, &commits) {
-            (Some(against), Some(commits))
-                if against == new || commits.iter().any(|pair| pair.parent == Some(against)) =>
-            {
-                Some(against)
+        // Each mode checks the pushed commits as the walk finds them: a fast-forward shows the old
+        // tip as a pushed commit's parent, which makes it the merge-base without a second walk.
+        let base = match settings.mode {
+            Mode::Each => {
+                let walk = |each: &mut dyn FnMut(walk::CommitPair)| walk::visit(objects, new, &vetted, false, each);
+                let (commits, checked) = engine::audit_walked(&layered, &policy, walk, &|| {})?;
+                report.absorb(checked);
+                match against {
+                    Some(against) if against == new || commits.iter().any(|pair| pair.parent == Some(against)) => {
+                        Some(against)
+                    }
+                    Some(against) => objects.merge_base(against, new)?,
+                    None => None,
+                }
             }
-            (Some(against), _) => objects.merge_base(against, new)?,
-            (None, _) => None,
-        };
-        match (commits, base) {
-            (None, Some(base)) => engine::check_against(&layered, &policy, base, new, &mut report)?,
-            (commits, _) => {
-                let commits = match commits {
-                    Some(commits) => commits,
-                    None => walk::commits(objects, new, &vetted, false)?,
-                };
-                report.absorb(engine::audit(&layered, &policy, &commits, &|| {})?);
+            Mode::Net => {
+                let base = against
+                    .map(|against| objects.merge_base(against, new))
+                    .transpose()?
+                    .flatten();
+                match base {
+                    Some(base) => engine::check_against(&layered, &policy, base, new, &mut report)?,
+                    None => {
+                        let commits = walk::commits(objects, new, &vetted, false)?;
+                        report.absorb(engine::audit(&layered, &policy, &commits, &|| {})?);
+                    }
+                }
+                base
             }
-        }
+        };
         // A force-push replaces the old tip: what it undoes counts as well as what it adds.
         // `base` is already the merge-base of the old tip and the new one.
         if let Some(old) = update.old
