@@ -4,11 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
-
-use common::{clone_corpus, git_in};
-use kepguard::kep::decode_text;
+use common::{clone_corpus, corpus_blobs};
 use kepguard::kep::readme::{pulldown_bold_labels, pulldown_headings, scan_bold_labels, scan_headings};
 
 /// A KEP README path: `keps/**/README.md`, or a legacy `keps/<group>/<name>.md`.
@@ -18,52 +14,13 @@ fn is_readme(path: &str) -> bool {
         && (parts.last() == Some(&"README.md") || (parts.len() == 3 && parts[2].ends_with(".md")))
 }
 
-/// Every distinct blob ever stored at a README path, read in one `git cat-file --batch`.
-fn readme_blobs(repo: &std::path::Path) -> Vec<(String, String)> {
-    let mut ids: Vec<(String, String)> = git_in(repo, &["rev-list", "--objects", "--all"])
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .filter(|(_, path)| is_readme(path))
-        .map(|(id, path)| (id.to_owned(), path.to_owned()))
-        .collect();
-    ids.sort();
-    ids.dedup_by(|a, b| a.0 == b.0);
-
-    let mut child = Command::new("git")
-        .args(["cat-file", "--batch"])
-        .current_dir(repo)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("git cat-file runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let request: String = ids.iter().map(|(id, _)| format!("{id}\n")).collect();
-    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()).unwrap());
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut blobs = Vec::with_capacity(ids.len());
-    for (id, path) in ids {
-        let mut header = String::new();
-        out.read_line(&mut header).unwrap();
-        let fields: Vec<&str> = header.split_whitespace().collect();
-        assert_eq!(fields.get(1), Some(&"blob"), "{id} {path}: {header}");
-        let size: usize = fields[2].parse().unwrap();
-        let mut bytes = vec![0; size + 1];
-        out.read_exact(&mut bytes).unwrap();
-        bytes.pop();
-        blobs.push((format!("{id} {path}"), decode_text(bytes)));
-    }
-    writer.join().unwrap();
-    assert!(child.wait().unwrap().success());
-    blobs
-}
-
 #[test]
 fn scanner_agrees_with_pulldown_on_every_corpus_readme() {
     let tmp = tempfile::tempdir().unwrap();
     let Some(repo) = clone_corpus(tmp.path(), "k.git") else {
         return;
     };
-    let blobs = readme_blobs(&repo);
+    let blobs = corpus_blobs(&repo, is_readme);
     assert!(blobs.len() > 1000, "only {} README blobs", blobs.len());
 
     // Two halves in parallel: a debug build parses every blob twice.

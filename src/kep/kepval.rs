@@ -424,6 +424,71 @@ pub fn decode_proposal(bytes: &[u8], artefacts: bool) -> Result<Proposal, Reject
         r.line = r.line.map(|l| l + offset);
         r
     })?;
+    required(proposal)
+}
+
+/// [`decode_proposal`] of `source`, already parsed into `map` (the first document, as
+/// `Metadata` parses it): decoded from `map` wherever that gives what the text would, which
+/// spares a second YAML parse, from the text otherwise.
+pub fn decode_parsed_proposal(map: &serde_yaml::Mapping, source: &str, artefacts: bool) -> Result<Proposal, Rejection> {
+    match from_parsed(map, source, artefacts) {
+        Some(proposal) => required(proposal),
+        None => decode_proposal(source.as_bytes(), artefacts),
+    }
+}
+
+/// kepval's decoding of `source` (before its required tags) read from the parsed `map`, or
+/// `None` where only the text can say: whatever kepval's line reader would cut or fail on, merge
+/// keys, tags, any decoding error (its message and line come from the text), and numbers other
+/// than a top-level key's value written as the number renders (a Go string keeps `1.30` as
+/// written; the parsed number is 1.3).
+pub fn from_parsed(map: &serde_yaml::Mapping, source: &str, artefacts: bool) -> Option<Proposal> {
+    use serde_yaml::Value;
+    if !has_content(source) || source.contains("<<") {
+        return None;
+    }
+    if artefacts && (source.contains("---") || source.contains('\r') || source.len() >= MAX_LINE) {
+        return None;
+    }
+    fn plain(value: &Value) -> bool {
+        match value {
+            Value::Null | Value::Bool(_) | Value::String(_) => true,
+            Value::Number(_) | Value::Tagged(_) => false,
+            Value::Sequence(items) => items.iter().all(plain),
+            Value::Mapping(map) => map.iter().all(|(k, v)| plain(k) && plain(v)),
+        }
+    }
+    let mut numbers = Vec::new();
+    for (key, value) in map {
+        match value {
+            Value::Number(n) => numbers.push((key.as_str()?, n.to_string())),
+            other if plain(key) && plain(other) => {}
+            _ => return None,
+        }
+    }
+    let decoded = if numbers.is_empty() {
+        Proposal::deserialize(&Value::Mapping(map.clone()))
+    } else {
+        let mut map = map.clone();
+        for (key, rendered) in numbers {
+            // The one line that opens the key at column 0 must hold the number as it renders.
+            let mut lines = source.lines().filter_map(|l| l.strip_prefix(key)?.strip_prefix(':'));
+            let (written, None) = (lines.next()?, lines.next()) else {
+                return None;
+            };
+            let written = written.split(" #").next()?.trim();
+            if written != rendered {
+                return None;
+            }
+            map.insert(Value::String(key.to_owned()), Value::String(rendered));
+        }
+        Proposal::deserialize(&Value::Mapping(map))
+    };
+    decoded.ok()
+}
+
+/// kepval's `validate:"required"` tags.
+fn required(proposal: Proposal) -> Result<Proposal, Rejection> {
     for (key, missing) in [
         ("title", proposal.title.0.is_empty()),
         ("kep-number", proposal.number.0.is_empty()),

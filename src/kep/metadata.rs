@@ -122,8 +122,13 @@ impl Metadata {
     /// The document as kepval decodes it (`artefacts`: as its line reader sees the file), decoded
     /// once however many rules ask.
     pub fn kepval(&self, artefacts: bool) -> &KepvalDecoding {
-        self.kepval[usize::from(artefacts)]
-            .get_or_init(|| Rc::new(super::kepval::decode_proposal(self.source.as_bytes(), artefacts)))
+        self.kepval[usize::from(artefacts)].get_or_init(|| {
+            Rc::new(super::kepval::decode_parsed_proposal(
+                &self.map,
+                &self.source,
+                artefacts,
+            ))
+        })
     }
 
     /// The document's text, as parsed.

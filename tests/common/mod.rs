@@ -375,3 +375,45 @@ pub fn branches() -> Branches {
         feature,
     }
 }
+
+/// Every distinct blob ever stored at a path `keep` accepts in the history of `repo`, as
+/// `("<id> <path>", text)`, read in one `git cat-file --batch`.
+#[allow(dead_code)]
+pub fn corpus_blobs(repo: &Path, keep: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut ids: Vec<(String, String)> = git_in(repo, &["rev-list", "--objects", "--all"])
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, path)| keep(path))
+        .map(|(id, path)| (id.to_owned(), path.to_owned()))
+        .collect();
+    ids.sort();
+    ids.dedup_by(|a, b| a.0 == b.0);
+
+    let mut child = Command::new("git")
+        .args(["cat-file", "--batch"])
+        .current_dir(repo)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("git cat-file runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let request: String = ids.iter().map(|(id, _)| format!("{id}\n")).collect();
+    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()).unwrap());
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut blobs = Vec::with_capacity(ids.len());
+    for (id, path) in ids {
+        let mut header = String::new();
+        out.read_line(&mut header).unwrap();
+        let fields: Vec<&str> = header.split_whitespace().collect();
+        assert_eq!(fields.get(1), Some(&"blob"), "{id} {path}: {header}");
+        let size: usize = fields[2].parse().unwrap();
+        let mut bytes = vec![0; size + 1];
+        out.read_exact(&mut bytes).unwrap();
+        bytes.pop();
+        blobs.push((format!("{id} {path}"), kepguard::kep::decode_text(bytes)));
+    }
+    writer.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    blobs
+}
