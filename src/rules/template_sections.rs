@@ -62,6 +62,9 @@ struct Required {
     /// The template's text ends in a number (`Story 1`): a README heading that starts with it and
     /// goes on to name the item (`Story 1: Async Init`) matches.
     numbered: bool,
+    /// Its [`words`] when it is a question long enough to be matched reworded (see
+    /// [`rephrased`]); empty otherwise.
+    question: Rc<[String]>,
 }
 
 impl Required {
@@ -219,15 +222,22 @@ fn required_headings(template: &str) -> Rc<Vec<Required>> {
             if optional || key.is_empty() {
                 continue;
             }
+            let shown = format!(
+                "{} {}",
+                "#".repeat(h.level.into()),
+                h.title.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            let question = words(shown.trim_start_matches('#'));
             required.push(Required {
-                shown: format!(
-                    "{} {}",
-                    "#".repeat(h.level.into()),
-                    h.title.split_whitespace().collect::<Vec<_>>().join(" ")
-                ),
                 // The template's title stands for whatever the KEP's title is.
                 key: if h.level == 1 { TITLE.into() } else { key },
                 numbered: h.level > 1 && h.title.trim_end().ends_with(|c: char| c.is_ascii_digit()),
+                question: if question.len() < QUESTION_WORDS {
+                    Rc::from([])
+                } else {
+                    question.into()
+                },
+                shown,
             });
         }
         Rc::new(required)
@@ -321,15 +331,26 @@ fn missing(required: &[Required], readme: Option<&Readme>) -> Vec<Required> {
         return lacking;
     }
     // Questions answered under another template version's wording: what is left of the README's
-    // headings and labels, once those matching a required heading are set aside.
+    // headings and labels, once those matching a required heading are set aside. Only the ones
+    // with about as many words as a lacking question can be one reworded, so only those are split
+    // into words.
+    let Some((fewest, most)) = lacking
+        .iter()
+        .map(|q| q.question.len())
+        .filter(|&n| n > 0)
+        .map(|n| (n - n / 4, n + n / 4))
+        .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    else {
+        return lacking;
+    };
     let spare: Vec<Vec<String>> = have
         .into_iter()
         .zip(&keys)
         .chain(labels.iter().map(String::as_str).zip(&label_keys))
-        .filter(|(_, key)| !required.iter().any(|q| q.matches(key)))
+        .filter(|(title, key)| (fewest..=most).contains(&word_count(title)) && !required.iter().any(|q| q.matches(key)))
         .map(|(title, _)| words(title))
         .collect();
-    lacking.retain(|q| !rephrased(&q.shown, &spare));
+    lacking.retain(|q| !rephrased(&q.question, &spare));
     lacking
 }
 
@@ -353,8 +374,7 @@ const QUESTION_WORDS: usize = 6;
 /// reasonable SLOs for the above SLIs" where today's asks "for the enhancement"; READMEs drop
 /// "(i.e. can we roll back the enablement)". "Any new API calls?" is not "introducing new API
 /// types?": two words changed.
-fn rephrased(shown: &str, spare: &[Vec<String>]) -> bool {
-    let wanted = words(shown.trim_start_matches('#'));
+fn rephrased(wanted: &[String], spare: &[Vec<String>]) -> bool {
     if wanted.len() < QUESTION_WORDS {
         return false;
     }
@@ -364,10 +384,30 @@ fn rephrased(shown: &str, spare: &[Vec<String>]) -> bool {
         if w.len().abs_diff(wanted.len()) > allowed {
             return false;
         }
-        let common = common_words(&wanted, w);
+        let common = common_words(wanted, w);
         let (dropped, added) = (wanted.len() - common, w.len() - common);
         dropped.min(added) <= 1 && dropped.max(added) <= allowed
     })
+}
+
+/// How many [`words`] `title` has, counted without making them.
+fn word_count(title: &str) -> usize {
+    let (mut depth, mut count, mut in_word) = (0usize, 0, false);
+    for c in title.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            c if depth == 0 => {
+                for c in c.to_lowercase() {
+                    let alphanumeric = c.is_alphanumeric();
+                    count += usize::from(alphanumeric && !in_word);
+                    in_word = alphanumeric;
+                }
+            }
+            _ => {}
+        }
+    }
+    count
 }
 
 /// A heading's lowercase words, parenthesised asides left out.
@@ -484,6 +524,14 @@ mod tests {
         let w = |t: &str| words(t);
         assert_eq!(w("Does it (really) scale?"), vec!["does", "it", "scale"]);
         assert_eq!(common_words(&w("a b c d"), &w("a x c")), 2);
+    }
+
+    proptest::proptest! {
+        /// The count that decides which headings are split into words is the number of words.
+        #[test]
+        fn word_count_is_the_number_of_words(title in "[a-zA-Z0-9 ()?/._İẞǅ\u{301}-]{0,40}") {
+            proptest::prop_assert_eq!(word_count(&title), words(&title).len());
+        }
     }
 
     #[test]
