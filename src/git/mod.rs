@@ -2,6 +2,7 @@
 //! that every reader here goes through (so a pre-receive quarantine can be layered in).
 
 pub mod changes;
+pub mod packs;
 pub mod quarantine;
 pub mod walk;
 
@@ -328,22 +329,23 @@ pub struct TreeFiles<'a> {
     texts: Option<&'a std::cell::RefCell<FileTexts>>,
 }
 
-/// Values by object id within a byte budget, the oldest dropped first; a value over `largest`
-/// bytes is not kept. What a run meets again commit after commit: file texts, trees.
+/// Values by key (an object id unless said otherwise) within a byte budget, the oldest dropped
+/// first; a value over `largest` bytes is not kept. What a run meets again commit after commit:
+/// file texts, trees, decoded pack entries.
 #[derive(Clone)]
-pub(crate) struct Kept<V> {
+pub(crate) struct Kept<V, K = ObjectId> {
     /// Each value with its size.
-    by_id: std::collections::HashMap<ObjectId, (V, usize)>,
-    order: std::collections::VecDeque<ObjectId>,
+    by_key: std::collections::HashMap<K, (V, usize)>,
+    order: std::collections::VecDeque<K>,
     bytes: usize,
     budget: usize,
     largest: usize,
 }
 
-impl<V> Kept<V> {
-    pub(crate) fn new(budget: usize, largest: usize) -> Kept<V> {
+impl<V, K: std::hash::Hash + Eq + Clone> Kept<V, K> {
+    pub(crate) fn new(budget: usize, largest: usize) -> Kept<V, K> {
         Kept {
-            by_id: Default::default(),
+            by_key: Default::default(),
             order: Default::default(),
             bytes: 0,
             budget,
@@ -351,24 +353,31 @@ impl<V> Kept<V> {
         }
     }
 
-    pub(crate) fn get(&self, id: &gix::oid) -> Option<&V> {
-        self.by_id.get(id).map(|(v, _)| v)
+    pub(crate) fn budget(&self) -> usize {
+        self.budget
     }
 
-    /// Keeps the value `make` gives for `id`, `len` bytes, unless it is kept already or too large.
-    pub(crate) fn insert_with(&mut self, id: ObjectId, len: usize, make: impl FnOnce() -> V) {
-        if len > self.largest || self.by_id.contains_key(&id) {
+    pub(crate) fn get<Q: std::hash::Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        self.by_key.get(key).map(|(v, _)| v)
+    }
+
+    /// Keeps the value `make` gives for `key`, `len` bytes, unless it is kept already or too large.
+    pub(crate) fn insert_with(&mut self, key: K, len: usize, make: impl FnOnce() -> V) {
+        if len > self.largest || self.by_key.contains_key(&key) {
             return;
         }
         while self.bytes + len > self.budget {
             let Some(old) = self.order.pop_front() else { break };
-            if let Some((_, size)) = self.by_id.remove(&old) {
+            if let Some((_, size)) = self.by_key.remove(&old) {
                 self.bytes -= size;
             }
         }
         self.bytes += len;
-        self.by_id.insert(id, (make(), len));
-        self.order.push_back(id);
+        self.by_key.insert(key.clone(), (make(), len));
+        self.order.push_back(key);
     }
 }
 
