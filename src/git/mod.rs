@@ -335,7 +335,7 @@ pub struct TreeFiles<'a> {
 #[derive(Clone)]
 pub(crate) struct Kept<V, K = ObjectId> {
     /// Each value with its size.
-    by_key: std::collections::HashMap<K, (V, usize)>,
+    by_key: foldhash::HashMap<K, (V, usize)>,
     order: std::collections::VecDeque<K>,
     bytes: usize,
     budget: usize,

@@ -33,7 +33,7 @@ impl Clone for Packs {
 }
 
 /// A decoded object: its kind and its bytes.
-type Object = (Kind, Arc<[u8]>);
+type Object = (Kind, Arc<Vec<u8>>);
 
 /// Objects decoded lately, by pack (its place among the bundles) and offset.
 struct Decoded {
@@ -141,13 +141,13 @@ impl Decoded {
                     continue;
                 }
             };
-            let data: Arc<[u8]> = self.inflate(bundle, &entry)?.into();
+            let data = Arc::new(self.inflate(bundle, &entry)?);
             self.keep(pack, at, kind, &data);
             break (kind, data);
         };
         for link in chain.iter().rev() {
             let delta = self.inflate(bundle, link)?;
-            data = apply(&data, &delta)?.into();
+            data = Arc::new(apply(&data, &delta)?);
             self.keep(pack, link.pack_offset(), kind, &data);
         }
         Some((kind, data))
@@ -164,7 +164,7 @@ impl Decoded {
         Some(out)
     }
 
-    fn keep(&mut self, pack: usize, offset: u64, kind: Kind, data: &Arc<[u8]>) {
+    fn keep(&mut self, pack: usize, offset: u64, kind: Kind, data: &Arc<Vec<u8>>) {
         self.kept
             .insert_with((pack, offset), data.len(), || (kind, data.clone()));
     }
