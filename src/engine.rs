@@ -371,15 +371,12 @@ pub fn audit<S>(store: &S, policy: &Policy, commits: &[CommitPair], progress: &(
 where
     S: gix::objs::Find + Clone + Send,
 {
-    let workers = workers_for(commits.len().div_ceil(BATCH));
     let feed = |push: &mut dyn FnMut(CommitPair)| {
         commits.iter().for_each(|pair| push(*pair));
         Ok(())
     };
-    let (_, planned) = in_parallel_fed(store, workers, BATCH, feed, |objects, state, pair| {
-        plan(objects, state, policy, pair, progress)
-    })?;
-    judge_planned(store, policy, planned, progress)
+    let workers = workers_for(commits.len().div_ceil(BATCH));
+    audit_fed(store, policy, workers, feed, progress).map(|(_, report)| report)
 }
 
 /// [`audit`] of the commits `walk` hands over as it finds them, in that order; also returns them.
@@ -394,7 +391,21 @@ pub fn audit_walked<S>(
 where
     S: gix::objs::Find + Clone + Send,
 {
-    let (commits, planned) = in_parallel_fed(store, workers_for(usize::MAX), BATCH, walk, |objects, state, pair| {
+    audit_fed(store, policy, workers_for(usize::MAX), walk, progress)
+}
+
+/// Both passes of an audit over the commits `feed` hands over, on `workers` workers.
+fn audit_fed<S>(
+    store: &S,
+    policy: &Policy,
+    workers: usize,
+    feed: impl FnOnce(&mut dyn FnMut(CommitPair)) -> Result<()>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(Vec<CommitPair>, Report)>
+where
+    S: gix::objs::Find + Clone + Send,
+{
+    let (commits, planned) = in_parallel_fed(store, workers, BATCH, feed, |objects, state, pair| {
         plan(objects, state, policy, pair, progress)
     })?;
     Ok((commits, judge_planned(store, policy, planned, progress)?))

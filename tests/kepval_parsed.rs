@@ -7,15 +7,6 @@ mod common;
 use common::{clone_corpus, corpus_blobs};
 use kepguard::kep::kepval::{decode_proposal, from_parsed};
 use kepguard::kep::metadata::Metadata;
-use serde::Deserialize;
-
-/// The first document's mapping, as `Metadata` parses it.
-fn mapping(text: &str) -> Option<serde_yaml::Mapping> {
-    let doc = serde_yaml::Deserializer::from_str(text).next()?;
-    let mut value = serde_yaml::Value::deserialize(doc).ok()?;
-    value.apply_merge().ok()?;
-    value.as_mapping().cloned()
-}
 
 fn check(name: &str, text: &str, wrong: &mut Vec<String>, parsed: &mut usize) {
     let Ok(meta) = Metadata::parse(text, 0) else { return };
@@ -27,8 +18,7 @@ fn check(name: &str, text: &str, wrong: &mut Vec<String>, parsed: &mut usize) {
                 "{name} (artefacts {artefacts}):\n  parsed: {got}\n  text:   {want}"
             ));
         }
-        let map = mapping(text).expect("Metadata parsed it");
-        let served = from_parsed(&map, text, artefacts).is_some();
+        let served = from_parsed(meta.mapping(), text, artefacts).is_some();
         *parsed += usize::from(served);
         if !served && std::env::var_os("SHOW_TEXT_DECODES").is_some() {
             eprintln!("TEXT {name} {artefacts}");
@@ -77,9 +67,9 @@ fn numbers_tags_and_reader_artefacts_go_to_the_text() {
         (base, false, true),
         (base, true, true),
         ("kep-number: 1287 # the number\ntitle: T\n", false, true),
-        // A Go string keeps the number as written.
         // A leading zero makes it a string, as written, to both.
         ("kep-number: 01287\ntitle: T\n", false, true),
+        // A Go string keeps the number as written.
         ("latest-milestone: 1.30\n", false, false),
         ("kep-number: 0x507\n", false, false),
         ("kep-number:\n  1287\n", false, false),
@@ -96,10 +86,9 @@ fn numbers_tags_and_reader_artefacts_go_to_the_text() {
         ("{}\n# only a comment\n", false, true),
     ];
     for &(text, artefacts, served) in cases {
-        let map = mapping(text).unwrap_or_default();
-        let got = from_parsed(&map, text, artefacts);
-        assert_eq!(got.is_some(), served, "{text:?} (artefacts {artefacts})");
         let meta = Metadata::parse(text, 0).unwrap();
+        let got = from_parsed(meta.mapping(), text, artefacts);
+        assert_eq!(got.is_some(), served, "{text:?} (artefacts {artefacts})");
         assert_eq!(
             format!("{:?}", meta.kepval(artefacts)),
             format!("{:?}", decode_proposal(text.as_bytes(), artefacts)),

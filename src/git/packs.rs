@@ -44,8 +44,7 @@ struct Decoded {
 impl Packs {
     /// The packs in `objects/pack` (none when it cannot be listed: gix then reads everything);
     /// each reader keeps `budget` bytes of decoded objects. On the KEP history 4 MiB, as gix's
-    /// delta cache had, halves what an audit inflates; 8 MiB inflates a tenth less again, but
-    /// lifts its peak memory over 100 MB.
+    /// delta cache had, halves what an audit inflates and keeps its peak memory under 100 MB.
     pub fn open(objects: &Path, hash: gix::hash::Kind, budget: usize) -> Packs {
         let mut bundles = Vec::new();
         if let Ok(dir) = std::fs::read_dir(objects.join("pack")) {
@@ -65,28 +64,28 @@ impl Packs {
     /// Object `id` into `buffer`, with its kind; `None` when it is not in these packs or cannot be
     /// read from them here.
     pub fn find(&self, id: &gix::oid, buffer: &mut Vec<u8>) -> Option<Kind> {
-        let (pack, offset) = self
-            .bundles
-            .iter()
-            .enumerate()
-            .find_map(|(p, b)| Some((p, b.index.pack_offset_at_index(b.index.lookup(id)?))))?;
+        let (pack, offset) = self.locate(id)?;
         let (kind, data) = self.decoded.borrow_mut().decode(&self.bundles[pack], pack, offset)?;
         buffer.clear();
         buffer.extend_from_slice(&data);
         Some(kind)
     }
-}
 
-impl Packs {
+    /// The pack (its place among the bundles) and offset of object `id`.
+    fn locate(&self, id: &gix::oid) -> Option<(usize, u64)> {
+        self.bundles
+            .iter()
+            .enumerate()
+            .find_map(|(p, b)| Some((p, b.index.pack_offset_at_index(b.index.lookup(id)?))))
+    }
+
     /// The kind and size of object `id`, from its pack entry (and, for a delta, the start of its
     /// delta); `None` as for [`Packs::find`]. Read here rather than by gix, so that a run touches
     /// one mapping of each pack.
     pub fn header(&self, id: &gix::oid) -> Option<(Kind, u64)> {
         use gix::odb::pack::data::decode::header::ResolvedBase;
-        let (bundle, offset) = self
-            .bundles
-            .iter()
-            .find_map(|b| Some((b, b.index.pack_offset_at_index(b.index.lookup(id)?))))?;
+        let (pack, offset) = self.locate(id)?;
+        let bundle = &self.bundles[pack];
         let entry = bundle.pack.entry(offset).ok()?;
         let resolve = |base: &gix::oid| {
             Ok(bundle

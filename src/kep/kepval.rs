@@ -466,25 +466,20 @@ pub fn from_parsed(map: &serde_yaml::Mapping, source: &str, artefacts: bool) -> 
             _ => return None,
         }
     }
-    let decoded = if numbers.is_empty() {
-        Proposal::deserialize(&Value::Mapping(map.clone()))
-    } else {
-        let mut map = map.clone();
-        for (key, rendered) in numbers {
-            // The one line that opens the key at column 0 must hold the number as it renders.
-            let mut lines = source.lines().filter_map(|l| l.strip_prefix(key)?.strip_prefix(':'));
-            let (written, None) = (lines.next()?, lines.next()) else {
-                return None;
-            };
-            let written = written.split(" #").next()?.trim();
-            if written != rendered {
-                return None;
-            }
-            map.insert(Value::String(key.to_owned()), Value::String(rendered));
+    let mut map = map.clone();
+    for (key, rendered) in numbers {
+        // The one line that opens the key at column 0 must hold the number as it renders.
+        let mut lines = source.lines().filter_map(|l| l.strip_prefix(key)?.strip_prefix(':'));
+        let (written, None) = (lines.next()?, lines.next()) else {
+            return None;
+        };
+        let written = written.split(" #").next()?.trim();
+        if written != rendered {
+            return None;
         }
-        Proposal::deserialize(&Value::Mapping(map))
-    };
-    decoded.ok()
+        map.insert(Value::String(key.to_owned()), Value::String(rendered));
+    }
+    Proposal::deserialize(&Value::Mapping(map)).ok()
 }
 
 /// kepval's `validate:"required"` tags.

@@ -131,6 +131,11 @@ impl Metadata {
         })
     }
 
+    /// The document's top-level mapping, as parsed (merge keys merged).
+    pub fn mapping(&self) -> &Mapping {
+        &self.map
+    }
+
     /// The document's text, as parsed.
     pub fn source(&self) -> &str {
         &self.source
