@@ -85,6 +85,9 @@ pub struct MetadataError {
 impl Metadata {
     /// Parses `source`, whose first line is line `line_offset + 1` of its file.
     pub fn parse(source: &str, line_offset: usize) -> Result<Metadata, MetadataError> {
+        if let Some(map) = super::simple_yaml::mapping(source) {
+            return Ok(Metadata::from_mapping(map, source, line_offset));
+        }
         // As kepval's decoder: the first document only, merge keys merged.
         let first = match serde_yaml::Deserializer::from_str(source).next() {
             Some(doc) => Value::deserialize(doc),
@@ -110,13 +113,17 @@ impl Metadata {
                 });
             }
         };
-        Ok(Metadata {
+        Ok(Metadata::from_mapping(map, source, line_offset))
+    }
+
+    fn from_mapping(map: Mapping, source: &str, line_offset: usize) -> Metadata {
+        Metadata {
             map,
             source: source.to_owned(),
             line_offset,
             index: OnceCell::new(),
             kepval: Default::default(),
-        })
+        }
     }
 
     /// The document as kepval decodes it (`artefacts`: as its line reader sees the file), decoded

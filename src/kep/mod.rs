@@ -5,6 +5,7 @@ mod headings;
 pub mod kepval;
 pub mod metadata;
 pub mod readme;
+pub mod simple_yaml;
 
 use std::cell::OnceCell;
 use std::collections::{HashMap, VecDeque};

@@ -422,7 +422,12 @@ fn alias(text: &str, name: &str) -> Option<Vec<String>> {
     thread_local! {
         static CACHE: RefCell<crate::memo::ByText<Rc<Option<Value>>>> = const { RefCell::new(crate::memo::ByText::new()) };
     }
-    let doc = crate::memo::by_text(&CACHE, text, |t| Rc::new(serde_yaml::from_str::<Value>(t).ok()));
+    let doc = crate::memo::by_text(&CACHE, text, |t| {
+        Rc::new(match crate::kep::simple_yaml::mapping(t) {
+            Some(map) => Some(Value::Mapping(map)),
+            None => serde_yaml::from_str::<Value>(t).ok(),
+        })
+    });
     let members = doc.as_ref().as_ref()?.get("aliases")?.get(name)?.as_sequence()?;
     Some(
         members
