@@ -39,7 +39,7 @@ pub fn mapping(source: &str) -> Option<Mapping> {
     if lines.first()?.indent != 0 {
         return None;
     }
-    let mut reader = Reader { lines, at: 0 };
+    let mut reader = Reader { lines, at: 0, depth: 0 };
     let map = reader.mapping(0)?;
     (reader.at == reader.lines.len()).then_some(map)
 }
@@ -53,7 +53,12 @@ struct Line<'a> {
 struct Reader<'a> {
     lines: Vec<Line<'a>>,
     at: usize,
+    /// Blocks open: deeper documents go to serde_yaml, whose recursion limit reports them.
+    depth: usize,
 }
+
+/// Far deeper than any KEP file, far below what overflows a worker's stack.
+const MAX_DEPTH: usize = 64;
 
 impl<'a> Reader<'a> {
     fn peek(&self) -> Option<Line<'a>> {
@@ -62,11 +67,17 @@ impl<'a> Reader<'a> {
 
     /// The block that starts at the next line, which is indented by `indent`.
     fn block(&mut self, indent: usize) -> Option<Value> {
-        if is_item(self.peek()?.content) {
+        if self.depth == MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let block = if is_item(self.peek()?.content) {
             self.sequence(indent).map(Value::Sequence)
         } else {
             self.mapping(indent).map(Value::Mapping)
-        }
+        };
+        self.depth -= 1;
+        block
     }
 
     fn mapping(&mut self, indent: usize) -> Option<Mapping> {
@@ -386,6 +397,16 @@ nothing: ~
         ] {
             assert_eq!(mapping(source), None, "{source:?}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_goes_to_serde_yaml_without_recursing_far() {
+        let deep_block = format!("see-also:\n{}x\n", "- ".repeat(100_000));
+        let deep_map: String = (0..1_000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        assert_eq!(mapping(&deep_block), None);
+        assert_eq!(mapping(&deep_map), None);
+        let shallow = format!("see-also:\n{}x\n", "- ".repeat(10));
+        assert!(mapping(&shallow).is_some());
     }
 
     #[test]
