@@ -14,13 +14,14 @@ use serde_yaml::{Mapping, Value};
 /// The top-level mapping of `source`, or `None` when `source` is not in the subset read here.
 pub fn mapping(source: &str) -> Option<Mapping> {
     // Characters that YAML treats as line breaks or byte-order marks, or forbids outright.
-    if source.chars().any(|c| {
-        (c.is_control() && c != '\n')
-            || matches!(
-                c,
-                '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
-            )
-    }) {
+    let odd_byte = |b: &u8| (*b < 0x20 && *b != b'\n') || *b == 0x7f;
+    if source.as_bytes().iter().any(odd_byte)
+        || !source.is_ascii()
+            && source.chars().any(|c| {
+                (c.is_control() && c != '\n')
+                    || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+            })
+    {
         return None;
     }
     let mut lines = Vec::new();
@@ -177,7 +178,7 @@ fn split_key(content: &str) -> Option<(&str, &str)> {
     if !simple || !(rest.is_empty() || rest.starts_with(' ')) {
         return None;
     }
-    matches!(plain(key)?, Value::String(_)).then_some((key, rest))
+    word(key).is_none().then_some((key, rest))
 }
 
 /// The value written after a key's colon (or an item's dash): `Some(None)` when there is none,
@@ -266,6 +267,16 @@ fn flow_items(inner: &str) -> Option<Vec<Value>> {
         .collect()
 }
 
+/// The null or boolean a plain word stands for, as `serde_yaml` reads it.
+fn word(text: &str) -> Option<Value> {
+    match text {
+        "null" | "Null" | "NULL" => Some(Value::Null),
+        "true" | "True" | "TRUE" => Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => Some(Value::Bool(false)),
+        _ => None,
+    }
+}
+
 /// A plain scalar, resolved as `serde_yaml` resolves it: null, a boolean, a number or a string.
 fn plain(text: &str) -> Option<Value> {
     if text.is_empty() {
@@ -276,14 +287,23 @@ fn plain(text: &str) -> Option<Value> {
     }
     let first = text.as_bytes()[0];
     if first.is_ascii_alphabetic() {
-        return Some(match text {
-            "null" | "Null" | "NULL" => Value::Null,
-            "true" | "True" | "TRUE" => Value::Bool(true),
-            "false" | "False" | "FALSE" => Value::Bool(false),
-            // Letters that read as a finite number (none do today) are left to serde_yaml.
-            _ if text.parse::<f64>().is_ok_and(f64::is_finite) => return None,
-            _ => Value::String(text.to_owned()),
-        });
+        // Of words, Rust's float parser takes only `inf`, `infinity` and `nan`, which serde_yaml,
+        // keeping finite numbers only, reads as strings too.
+        return Some(word(text).unwrap_or_else(|| Value::String(text.to_owned())));
+    }
+    if first.is_ascii_digit() {
+        let bytes = text.as_bytes();
+        // A decimal integer: serde_yaml's u64, unless a leading zero makes it a string.
+        if bytes.iter().all(u8::is_ascii_digit)
+            && (first != b'0' || bytes.len() == 1)
+            && let Ok(n) = text.parse::<u64>()
+        {
+            return Some(Value::Number(n.into()));
+        }
+        // Digits and dashes, a date mostly: neither an integer nor a float to serde_yaml.
+        if bytes.iter().all(|b| b.is_ascii_digit() || *b == b'-') && bytes.contains(&b'-') {
+            return Some(Value::String(text.to_owned()));
+        }
     }
     // Numbers, `~` and anything else unusual: serde_yaml resolves the scalar alone, which it does
     // as in context for a one-line plain scalar that holds no indicator.
@@ -330,6 +350,7 @@ mod tests {
     fn reads_what_kep_yaml_files_are_made_of() {
         let source = "\
 title: KEP Template # a comment
+summary: “curly” quotes, and é
 kep-number: 1287
 authors:
   - \"@jane.doe\"
