@@ -13,17 +13,24 @@ use crate::kep::{
     BlobSource, ChangedKep, FileEntry, KepFiles, KepKind, KepPath, Layout, MAX_README_BYTES, decode_text,
 };
 
-/// Reusable buffers for tree diffs, and the sizes of KEP blobs seen lately: a run over many
-/// commits meets each blob again as the next change's other side.
+/// Reusable buffers for tree diffs, and what was learnt of the KEP blobs seen lately: a run over
+/// many commits meets each blob again as the next change's other side.
 #[derive(Default)]
 pub struct DiffState {
     state: gix::diff::tree::State,
     lhs: Vec<u8>,
     rhs: Vec<u8>,
-    sizes: HashMap<ObjectId, u64>,
+    seen: Seen,
 }
 
-/// Blob sizes [`DiffState`] keeps before it starts over.
+#[derive(Default)]
+struct Seen {
+    sizes: HashMap<ObjectId, u64>,
+    /// Whether a legacy KEP file's blob has front matter: finding out reads the whole blob.
+    front_matter: HashMap<ObjectId, bool>,
+}
+
+/// Blobs [`DiffState`] keeps facts of before it starts over.
 const SIZES_KEPT: usize = 4096;
 
 /// The KEPs whose metadata or README differ between `old_tree` (`None`: the empty tree) and
@@ -78,18 +85,18 @@ pub fn changed_keps(
     }
 
     let mut changed = Vec::new();
-    if state.sizes.len() > SIZES_KEPT {
-        state.sizes.clear();
+    if state.seen.sizes.len() + state.seen.front_matter.len() > SIZES_KEPT {
+        state.seen = Seen::default();
     }
-    let sizes = &mut state.sizes;
+    let seen = &mut state.seen;
     for kep in candidates.into_keys() {
         let old = old_root
             .zip(old_tree)
-            .map(|(t, repo)| kep_files(objects, layout, t, repo, &kep, sizes))
+            .map(|(t, repo)| kep_files(objects, layout, t, repo, &kep, seen))
             .transpose()?
             .filter(|f| !f.is_empty());
         let new = new_root
-            .map(|t| kep_files(objects, layout, t, new_tree, &kep, sizes))
+            .map(|t| kep_files(objects, layout, t, new_tree, &kep, seen))
             .transpose()?
             .filter(|f| !f.is_empty());
         if old != new {
@@ -145,8 +152,9 @@ fn kep_files(
     root: ObjectId,
     repo: ObjectId,
     kep: &KepPath,
-    sizes: &mut HashMap<ObjectId, u64>,
+    seen: &mut Seen,
 ) -> Result<KepFiles> {
+    let sizes = &mut seen.sizes;
     let rel = kep
         .path
         .strip_prefix(&layout.root)
@@ -214,11 +222,21 @@ fn kep_files(
             if !mode.is_blob() {
                 return Ok(KepFiles::default());
             }
-            let size = objects.blob_size(&id)?;
+            let size = match sizes.get(&id) {
+                Some(size) => *size,
+                None => *sizes.entry(id).or_insert(objects.blob_size(&id)?),
+            };
             // Too large to look for front matter: a KEP file for the size cap to report.
             if size <= MAX_README_BYTES {
-                let text = decode_text(objects.blob(&id)?);
-                if crate::kep::metadata::split_front_matter(&text).is_none() {
+                let has = match seen.front_matter.get(&id) {
+                    Some(has) => *has,
+                    None => {
+                        let text = decode_text(objects.blob(&id)?);
+                        let has = crate::kep::metadata::split_front_matter(&text).is_some();
+                        *seen.front_matter.entry(id).or_insert(has)
+                    }
+                };
+                if !has {
                     return Ok(KepFiles::default());
                 }
             }
