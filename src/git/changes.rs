@@ -30,6 +30,27 @@ struct Seen {
     front_matter: HashMap<ObjectId, bool>,
 }
 
+impl Seen {
+    /// Blob `id`'s size, from its object header: an oversized file is reported, never read.
+    fn size(&mut self, objects: Objects<'_>, id: ObjectId) -> Result<u64> {
+        if let Some(size) = self.sizes.get(&id) {
+            return Ok(*size);
+        }
+        let size = objects.blob_size(&id)?;
+        self.sizes.insert(id, size);
+        Ok(size)
+    }
+
+    fn has_front_matter(&mut self, objects: Objects<'_>, id: ObjectId) -> Result<bool> {
+        if let Some(has) = self.front_matter.get(&id) {
+            return Ok(*has);
+        }
+        let has = crate::kep::metadata::split_front_matter(&decode_text(objects.blob(&id)?)).is_some();
+        self.front_matter.insert(id, has);
+        Ok(has)
+    }
+}
+
 /// Blobs [`DiffState`] keeps facts of before it starts over.
 const SIZES_KEPT: usize = 4096;
 
@@ -154,7 +175,6 @@ fn kep_files(
     kep: &KepPath,
     seen: &mut Seen,
 ) -> Result<KepFiles> {
-    let sizes = &mut seen.sizes;
     let rel = kep
         .path
         .strip_prefix(&layout.root)
@@ -200,14 +220,9 @@ fn kep_files(
                 })
             };
             let (metadata, readme) = (follow(metadata, "kep.yaml")?, follow(readme, "README.md")?);
-            // Sizes from the objects' headers: an oversized file is reported, never read.
             let mut entry = |found: Option<(ObjectId, bool)>| -> Result<Option<FileEntry>> {
                 let Some((id, is_file)) = found else { return Ok(None) };
-                let size = match (is_file, sizes.get(&id)) {
-                    (false, _) => 0,
-                    (true, Some(size)) => *size,
-                    (true, None) => *sizes.entry(id).or_insert(objects.blob_size(&id)?),
-                };
+                let size = if is_file { seen.size(objects, id)? } else { 0 };
                 Ok(Some(FileEntry { id, is_file, size }))
             };
             Ok(KepFiles {
@@ -222,23 +237,10 @@ fn kep_files(
             if !mode.is_blob() {
                 return Ok(KepFiles::default());
             }
-            let size = match sizes.get(&id) {
-                Some(size) => *size,
-                None => *sizes.entry(id).or_insert(objects.blob_size(&id)?),
-            };
+            let size = seen.size(objects, id)?;
             // Too large to look for front matter: a KEP file for the size cap to report.
-            if size <= MAX_README_BYTES {
-                let has = match seen.front_matter.get(&id) {
-                    Some(has) => *has,
-                    None => {
-                        let text = decode_text(objects.blob(&id)?);
-                        let has = crate::kep::metadata::split_front_matter(&text).is_some();
-                        *seen.front_matter.entry(id).or_insert(has)
-                    }
-                };
-                if !has {
-                    return Ok(KepFiles::default());
-                }
+            if size <= MAX_README_BYTES && !seen.has_front_matter(objects, id)? {
+                return Ok(KepFiles::default());
             }
             let file = Some(FileEntry {
                 id,
