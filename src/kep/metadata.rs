@@ -82,18 +82,24 @@ pub struct MetadataError {
     pub snippet: Option<String>,
 }
 
+/// `source` as serde_yaml reads it for [`Metadata::parse`] where the plain-YAML reader does not:
+/// as kepval's decoder, the first document only, merge keys merged.
+pub fn first_document(source: &str) -> Result<Value, serde_yaml::Error> {
+    let mut value = match serde_yaml::Deserializer::from_str(source).next() {
+        Some(doc) => Value::deserialize(doc)?,
+        None => Value::Null,
+    };
+    value.apply_merge()?;
+    Ok(value)
+}
+
 impl Metadata {
     /// Parses `source`, whose first line is line `line_offset + 1` of its file.
     pub fn parse(source: &str, line_offset: usize) -> Result<Metadata, MetadataError> {
         if let Some(map) = super::simple_yaml::mapping(source) {
             return Ok(Metadata::from_mapping(map, source, line_offset));
         }
-        // As kepval's decoder: the first document only, merge keys merged.
-        let first = match serde_yaml::Deserializer::from_str(source).next() {
-            Some(doc) => Value::deserialize(doc),
-            None => Ok(Value::Null),
-        };
-        let value: Value = first.and_then(|mut v| v.apply_merge().map(|()| v)).map_err(|e| {
+        let value = first_document(source).map_err(|e| {
             let line = e.location().map(|l| l.line());
             MetadataError {
                 line: line.map(|l| l + line_offset),
