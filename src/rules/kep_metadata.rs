@@ -183,7 +183,9 @@ impl KepMetadata {
             .collect();
         let groups = Groups::of(cx, &named)?;
         let problems = problems(meta, &new.kep, &groups, cx.scope, cx.policy.kepval);
+        // The old side's problems matter only to tell which of these the KEP had before.
         let old_codes: Vec<String> = match (&cx.diff.old, cx.scope) {
+            _ if problems.is_empty() => Vec::new(),
             (Some(old), Scope::Change) => match old.metadata.parsed() {
                 Some(old_meta) => problems_codes(old_meta, &old.kep, &groups, cx.scope, cx.policy.kepval),
                 // A metadata file renamed into kep.yaml brings its problems along.
