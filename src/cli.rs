@@ -44,6 +44,9 @@ pub enum Command {
     },
     /// Check KEPs as they stand in a revision's tree, as kepval does: metadata, PRR approvals, PRR answers, template headings.
     Validate(ValidateArgs),
+    /// The Release Team's freeze checks for the KEPs targeting a release: tracked, at risk, or excepted.
+    #[command(long_about = READINESS_ABOUT.as_str(), after_long_help = READINESS_CRITERIA.as_str())]
+    Readiness(ReadinessArgs),
     /// Write a commented default policy file, `.kepguard.yaml`, to start from.
     Init {
         /// Where to write it.
@@ -203,6 +206,79 @@ pub struct ValidateArgs {
     pub output: OutputArgs,
 }
 
+static READINESS_ABOUT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    "The Release Team's freeze checks for the KEPs targeting a release, computed from git: each KEP \
+     tracked, at risk (with what to fix, file and line), or excepted by the exceptions file.\n\n\
+     By default the KEPs whose `latest-milestone`, or whose `milestone.<stage>` for their current \
+     stage, is the release; --keps or --keps-file name them instead (the tracking board's export). \
+     PRR Freeze requires metadata, milestones, prr-approval and prr-answers; Enhancements Freeze \
+     requires all criteria but signoff-checklist (unless --require-checklist) and changed-since \
+     (unless --since)."
+        .to_owned()
+});
+
+static READINESS_CRITERIA: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut s = String::from("Criteria:\n");
+    for c in crate::readiness::CRITERIA {
+        s.push_str(&format!("  {}\n      {}\n      from: {}\n", c.id, c.summary, c.source));
+    }
+    s
+});
+
+#[derive(Args)]
+pub struct ReadinessArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// The release, such as v1.37.
+    #[arg(long, value_name = "RELEASE")]
+    pub release: String,
+    /// The freeze whose requirements to check.
+    #[arg(long, value_enum, default_value_t = crate::readiness::Freeze::Enhancements)]
+    pub freeze: crate::readiness::Freeze,
+    /// The revision whose tree to check.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+    /// Only these KEP numbers (comma-separated) instead of those targeting the release.
+    #[arg(long, value_name = "N,N", value_delimiter = ',', conflicts_with = "keps_file")]
+    pub keps: Vec<String>,
+    /// Only the KEP numbers in FILE, one a line (`#` starts a comment), such as the tracking board's export.
+    #[arg(long, value_name = "FILE")]
+    pub keps_file: Option<PathBuf>,
+    /// The Release Team's exceptions file (sig-release `releases/release-1.XX/exceptions.yaml`).
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
+    /// The previous cycle's freeze: a graduating KEP's PRR answers or approval must have changed since.
+    #[arg(long, value_name = "REV")]
+    pub since: Option<String>,
+    /// Require every (R) item of the Release Signoff Checklist to be checked.
+    #[arg(long)]
+    pub require_checklist: bool,
+    #[arg(long, value_enum, default_value_t = crate::readiness::render::Format::Human)]
+    pub format: crate::readiness::render::Format,
+    /// Also append the Markdown report to FILE (for GitHub Actions: $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// Exit 1 when a KEP is at risk (by default the report exits 0).
+    #[arg(long, value_enum, value_name = "VERDICT")]
+    pub fail_on: Option<ReadinessFailOn>,
+    /// Where links to files point: `<URL>/blob/<commit>/<path>`.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://github.com/kubernetes/enhancements"
+    )]
+    pub link_base: String,
+    /// When to colour human output: auto (a terminal, and NO_COLOR unset), always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReadinessFailOn {
+    /// A KEP at risk fails the run.
+    AtRisk,
+}
+
 #[derive(Args)]
 pub struct DemoArgs {
     /// Keep the demo repository at DIR (must not exist yet) to try `check` and `audit` on it.
@@ -222,7 +298,81 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Hook { hook } => run_hook(hook),
         Command::Init { path, force } => init(&path, force),
         Command::Validate(args) => validate(args),
+        Command::Readiness(args) => readiness(args),
     }
+}
+
+fn readiness(args: ReadinessArgs) -> Result<ExitCode> {
+    use crate::readiness::{self, Verdict};
+    let Some(release) = crate::kep::metadata::Milestone::parse(&args.release) else {
+        bail!("--release `{}` is not a release such as v1.37", args.release);
+    };
+    let listed = |n: &str| -> Result<String> {
+        let n = n.trim().trim_start_matches('#');
+        let n = n.strip_prefix("KEP-").unwrap_or(n);
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("`{n}` is not a KEP number");
+        }
+        Ok(n.to_owned())
+    };
+    let keps = match (&args.keps_file, args.keps.is_empty()) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let numbers = text
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .filter(|l| !l.is_empty())
+                .map(listed)
+                .collect::<Result<Vec<_>>>()
+                .with_context(|| format!("{} lists KEP numbers, one a line", path.display()))?;
+            Some(numbers)
+        }
+        (None, false) => Some(args.keps.iter().map(|n| listed(n)).collect::<Result<Vec<_>>>()?),
+        (None, true) => None,
+    };
+    let exceptions = match &args.exceptions {
+        Some(path) => readiness::exceptions::read(path, args.freeze)?,
+        None => Vec::new(),
+    };
+    let repo = Repo::open(&args.repo.repo)?;
+    let commit = repo.resolve(&args.rev)?;
+    let objects = repo.objects();
+    let since = match &args.since {
+        Some(rev) => Some(objects.commit_tree(&repo.resolve(rev)?)?),
+        None => None,
+    };
+    let policy = Policy::at_commit(objects, commit)?;
+    let options = readiness::Options {
+        release,
+        freeze: args.freeze,
+        keps,
+        require_checklist: args.require_checklist,
+        since,
+    };
+    let result = readiness::run(
+        &repo.store,
+        &policy,
+        commit,
+        &args.rev,
+        &options,
+        &exceptions,
+        &args.link_base,
+    )?;
+    if let Some(path) = &args.summary {
+        let mut md = Vec::new();
+        readiness::render::render(&result, readiness::render::Format::Markdown, false, &mut md)?;
+        write_file(path, "summary", WriteMode::Append, &md)?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    readiness::render::render(&result, args.format, args.color.enabled(), &mut out)
+        .context("cannot write the report")?;
+    out.flush().ok();
+    let at_risk = result.count(Verdict::AtRisk) > 0;
+    Ok(match args.fail_on {
+        Some(ReadinessFailOn::AtRisk) if at_risk => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
 }
 
 fn validate(args: ValidateArgs) -> Result<ExitCode> {

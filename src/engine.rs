@@ -207,9 +207,7 @@ where
     S: gix::objs::Find + Clone + Send,
 {
     let objects = Objects(store);
-    let tree = objects.commit_tree(&commit)?;
-    // Against the empty tree every KEP is new: one walk of the KEP root finds them all.
-    let keps = changed_keps(objects, &policy.layout, None, tree, &mut DiffState::default())?;
+    let (tree, keps) = keps_at(store, policy, commit)?;
     let covers = |p: &str, kep: &str| {
         let p = p.trim_end_matches('/');
         kep == p || kep.starts_with(&format!("{p}/")) || p.starts_with(&format!("{kep}/"))
@@ -222,34 +220,14 @@ where
             policy.layout.root
         );
     }
-    let wanted: Vec<&ChangedKep> = keps
-        .iter()
-        .filter(|c| paths.is_empty() || paths.iter().any(|p| covers(p, &c.kep.path)))
-        .collect();
-    // The KEPs are judged on one worker per core, a few at a time.
-    let judged = in_parallel(store, wanted.len(), 8, |objects, state, i| {
-        let blobs = Blobs {
-            objects,
-            readmes: &state.readmes,
-            metadata: &state.metadata,
-            legacy: &state.legacy,
-        };
-        let repo = TreeFiles::new(objects, tree, Some(tree)).with_texts(&state.files);
-        let diff = KepDiff::load(wanted[i], &blobs)?;
-        let cx = Context {
-            commit,
-            diff: &diff,
-            policy,
-            repo: &repo,
-            scope: Scope::Tree,
-        };
-        let mut findings = Vec::new();
-        judge_kep(&cx, &mut findings)?;
-        Ok(findings)
+    let select = |c: &ChangedKep| paths.is_empty() || paths.iter().any(|p| covers(p, &c.kep.path));
+    let keps_checked = keps.iter().filter(|c| select(c)).count();
+    let judged = each_kep_at(store, policy, commit, tree, keps, select, |cx, _| {
+        snapshot_findings(cx).map(Some)
     })?;
     let mut report = Report {
         findings: judged.into_iter().flatten().collect(),
-        keps_checked: wanted.len(),
+        keps_checked,
         ..Report::default()
     };
     let repo = TreeFiles::new(objects, tree, Some(tree));
@@ -270,6 +248,65 @@ where
     }
     report.commits_checked = 1;
     Ok(report)
+}
+
+/// The findings of the rules that judge a KEP as it stands (those `validate` runs), under the
+/// policy's levels and exceptions.
+pub fn snapshot_findings(cx: &Context<'_>) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    judge_kep(cx, &mut findings)?;
+    Ok(findings)
+}
+
+/// Runs `work` on each KEP of `keps` (found in the tree `tree` of `commit`) that `select` takes,
+/// as it stands (scope [`Scope::Tree`]), on one worker per core, with the worker's objects; what it
+/// returns, in `keps` order.
+pub fn each_kep_at<S, T>(
+    store: &S,
+    policy: &Policy,
+    commit: ObjectId,
+    tree: ObjectId,
+    keps: Vec<ChangedKep>,
+    select: impl Fn(&ChangedKep) -> bool,
+    work: impl Fn(&Context<'_>, Objects<'_>) -> Result<Option<T>> + Sync,
+) -> Result<Vec<T>>
+where
+    S: gix::objs::Find + Clone + Send,
+    T: Send,
+{
+    let wanted: Vec<ChangedKep> = keps.into_iter().filter(|c| select(c)).collect();
+    // A few KEPs at a time: each worker keeps its caches warm over neighbours in the tree.
+    let judged = in_parallel(store, wanted.len(), 8, |objects, state, i| {
+        let blobs = Blobs {
+            objects,
+            readmes: &state.readmes,
+            metadata: &state.metadata,
+            legacy: &state.legacy,
+        };
+        let repo = TreeFiles::new(objects, tree, Some(tree)).with_texts(&state.files);
+        let diff = KepDiff::load(&wanted[i], &blobs)?;
+        let cx = Context {
+            commit,
+            diff: &diff,
+            policy,
+            repo: &repo,
+            scope: Scope::Tree,
+        };
+        work(&cx, objects)
+    })?;
+    Ok(judged.into_iter().flatten().collect())
+}
+
+/// The KEPs in the tree of `commit`, with that tree.
+pub fn keps_at<S>(store: &S, policy: &Policy, commit: ObjectId) -> Result<(ObjectId, Vec<ChangedKep>)>
+where
+    S: gix::objs::Find + Clone + Send,
+{
+    let objects = Objects(store);
+    let tree = objects.commit_tree(&commit)?;
+    // Against the empty tree every KEP is new: one walk of the KEP root finds them all.
+    let keps = changed_keps(objects, &policy.layout, None, tree, &mut DiffState::default())?;
+    Ok((tree, keps))
 }
 
 /// The net change of a branch, as a pull request shows it: the tree of `merge-base(base, head)`

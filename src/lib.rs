@@ -16,5 +16,6 @@ pub mod hook;
 pub mod kep;
 pub mod memo;
 pub mod policy;
+pub mod readiness;
 pub mod report;
 pub mod rules;
