@@ -182,9 +182,25 @@ fn test_plan(snap: &Snapshot<'_>, readme: &Readme) -> Result<Outcome> {
         return Ok(missing_section(snap, TEST_PLAN));
     };
     let at = heading_location(snap, section.heading)?;
-    let lines = prose(&section);
-    let box_line = lines.iter().find(|l| l.to_lowercase().contains(UNDERSTAND));
-    let text = lines.iter().filter(|l| !l.to_lowercase().contains(UNDERSTAND)).count();
+    // By paragraph: the box's sentence runs over several lines.
+    let stripped = strip_html_comments(section.body);
+    let paragraphs: Vec<String> = stripped
+        .split("\n\n")
+        .map(|p| {
+            let lines: Vec<&str> = p
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect();
+            lines.join(" ")
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    let box_line = paragraphs.iter().find(|p| p.to_lowercase().contains(UNDERSTAND));
+    let text = paragraphs
+        .iter()
+        .filter(|p| !p.to_lowercase().contains(UNDERSTAND))
+        .count();
     Ok(match box_line.map(|l| checked_box(l)) {
         None => Outcome::failed(
             at,
@@ -462,4 +478,50 @@ fn changed_since(
             "answer the questions the new stage adds and ask a PRR approver to approve the stage",
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subsection_titles_name_the_stage_they_lead_to() {
+        assert!(names_stage("Beta", Stage::Beta));
+        assert!(names_stage("Alpha -> Beta Graduation", Stage::Beta));
+        assert!(!names_stage("Alpha -> Beta Graduation", Stage::Alpha));
+        assert!(names_stage("Beta to GA", Stage::Stable));
+        assert!(names_stage(
+            "GA of Phase 3 (`SELinuxMount` is GA and locked to default)",
+            Stage::Stable
+        ));
+        assert!(names_stage("General Availability", Stage::Stable));
+        assert!(!names_stage("Graduation", Stage::Stable));
+        assert!(names_stage("Deprecation", Stage::Deprecated));
+    }
+
+    #[test]
+    fn a_release_is_mentioned_as_written_not_inside_another_number() {
+        let r = Milestone { major: 1, minor: 37 };
+        for yes in ["v1.37", "1.37", "in 1.37.0", "(v1.37)"] {
+            assert!(mentions(yes, r), "{yes}");
+        }
+        for no in ["11.37", "1.370", "v1.3", "2.1.37"] {
+            assert!(!mentions(no, r), "{no}");
+        }
+    }
+
+    #[test]
+    fn the_checklist_keeps_the_r_items_with_their_lines() {
+        let md = "# T\n\n## Release Signoff Checklist\n\n<!-- - [ ] (R) hidden -->\n- [x] (R) One\n- [ ] (R) Two\n  - [X] (R) Nested\n- [ ] Not required\n\n## Summary\n";
+        let items = checklist(&Readme::parse(md.into(), 0));
+        let got: Vec<(bool, &str, usize)> = items.iter().map(|i| (i.checked, i.text.as_str(), i.line)).collect();
+        assert_eq!(got, [(true, "One", 6), (false, "Two", 7), (true, "Nested", 8)]);
+    }
+
+    #[test]
+    fn a_box_is_checked_with_either_x() {
+        assert!(checked_box("[x] I/we"));
+        assert!(checked_box("- [X] I/we"));
+        assert!(!checked_box("[ ] I/we"));
+    }
 }
