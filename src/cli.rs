@@ -211,9 +211,10 @@ static READINESS_ABOUT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
      tracked, at risk (with what to fix, file and line), or excepted by the exceptions file.\n\n\
      By default the KEPs whose `latest-milestone`, or whose `milestone.<stage>` for their current \
      stage, is the release; --keps or --keps-file name them instead (the tracking board's export). \
-     PRR Freeze requires metadata, milestones, prr-approval and prr-answers; Enhancements Freeze \
-     requires all criteria but signoff-checklist (unless --require-checklist) and changed-since \
-     (unless --since)."
+     PRR Freeze requires metadata, milestones and prr-approval; Enhancements Freeze adds status, \
+     test-plan and graduation-criteria. prr-answers and template are reported, and required with \
+     --strict; implementation-history and signoff-checklist with --require-checklist; \
+     changed-since with --since."
         .to_owned()
 });
 
@@ -250,9 +251,12 @@ pub struct ReadinessArgs {
     /// The previous cycle's freeze: a graduating KEP's PRR answers or approval must have changed since.
     #[arg(long, value_name = "REV")]
     pub since: Option<String>,
-    /// Require every (R) item of the Release Signoff Checklist to be checked.
+    /// Require every (R) item of the Release Signoff Checklist to be checked, and an Implementation History entry for the release.
     #[arg(long)]
     pub require_checklist: bool,
+    /// Also require every PRR answer and every template heading (reported either way).
+    #[arg(long)]
+    pub strict: bool,
     #[arg(long, value_enum, default_value_t = crate::readiness::render::Format::Human)]
     pub format: crate::readiness::render::Format,
     /// Also append the Markdown report to FILE (for GitHub Actions: $GITHUB_STEP_SUMMARY).
@@ -347,6 +351,7 @@ fn readiness(args: ReadinessArgs) -> Result<ExitCode> {
         freeze: args.freeze,
         keps,
         require_checklist: args.require_checklist,
+        strict: args.strict,
         since,
     };
     let result = readiness::run(
