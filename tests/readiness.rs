@@ -513,3 +513,23 @@ fn the_real_history_at_its_tip() {
     assert_eq!(failing("5975"), ["status", "graduation-criteria"]);
     assert_eq!(failing("4188"), ["test-plan"]);
 }
+
+#[test]
+fn the_readme_documents_every_criterion() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for id in [
+        "metadata",
+        "status",
+        "milestones",
+        "prr-approval",
+        "prr-answers",
+        "template",
+        "test-plan",
+        "graduation-criteria",
+        "implementation-history",
+        "signoff-checklist",
+        "changed-since",
+    ] {
+        assert!(readme.contains(&format!("| `{id}` |")), "README lacks a row for {id}");
+    }
+}
