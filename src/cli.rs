@@ -308,7 +308,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 fn readiness(args: ReadinessArgs) -> Result<ExitCode> {
     use crate::readiness::{self, Verdict};
-    let Some(release) = crate::kep::metadata::Milestone::parse(&args.release) else {
+    let plain = {
+        let r = args.release.strip_prefix('v').unwrap_or(&args.release);
+        r.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty() && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+        })
+    };
+    let Some(release) = crate::kep::metadata::Milestone::parse(&args.release).filter(|_| plain) else {
         bail!("--release `{}` is not a release such as v1.37", args.release);
     };
     let listed = |n: &str| -> Result<String> {

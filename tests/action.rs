@@ -823,3 +823,214 @@ fn install_builds_the_action_source_once() {
     );
     assert!(o.stdout.contains("found kepguard"), "{}", o.stdout);
 }
+
+/// `actions/readiness`, the kepguard built for this test restored from the cache.
+fn readiness_action(runner: &Runner, inputs: &[(&str, &str)]) -> Outcome {
+    runner.run(&Path::new(ROOT).join("actions/readiness"), inputs, &cache_hit)
+}
+
+/// A README that meets every Enhancements Freeze criterion for an alpha in v1.37.
+fn ready_readme() -> String {
+    common::readme(
+        "S.\n\n## Test Plan\n\n\
+         - [x] I/we understand the owners of the involved components may require updates to existing tests.\n\n\
+         Unit tests.\n\n## Graduation Criteria\n\n### Alpha\n\n- Behind a feature gate.",
+        &[],
+        &["- 2026-01-10: targeted at v1.37 for alpha"],
+    )
+}
+
+/// A repository (at `repo` under its workspace) with two KEPs going alpha in v1.37: KEP-1001
+/// tracked, KEP-1002 at risk (still `provisional`).
+fn readiness_repo() -> common::Repo {
+    let r = common::Repo::new();
+    r.kepval_ready();
+    let alpha = |number: &str, status: &str| common::kep_yaml(number, status, "alpha", "v1.37", &[("alpha", "v1.37")]);
+    r.kep(
+        "keps/sig-node/1001-ready",
+        &alpha("1001", "implementable"),
+        &ready_readme(),
+    );
+    r.kep(
+        "keps/sig-node/1002-risky",
+        &alpha("1002", "provisional"),
+        &ready_readme(),
+    );
+    r.commit("two KEPs for v1.37");
+    r
+}
+
+/// The workspace holding the fixture (in its `repo` directory), on a scheduled run.
+fn readiness_runner(r: &common::Repo) -> Runner {
+    Runner::new(r.dir.parent().unwrap(), "schedule", json!({}))
+}
+
+#[test]
+fn readiness_summarises_the_release_and_counts_its_keps() {
+    let r = readiness_repo();
+    let runner = readiness_runner(&r);
+    let o = readiness_action(&runner, &[("release", "v1.37"), ("working-directory", "repo")]);
+    assert_eq!(o.status, 0, "a KEP at risk does not fail the step by default: {o:#?}");
+    assert_eq!(o.uses.len(), 1, "only the cache step is a remote action");
+    assert!(
+        o.stdout.contains("found kepguard"),
+        "the cached build is used: {}",
+        o.stdout
+    );
+
+    assert!(o.summary.contains("v1.37"), "{}", o.summary);
+    assert!(o.summary.contains("At risk for enhancements freeze"), "{}", o.summary);
+    assert!(
+        o.summary.contains("KEP-1002") || o.summary.contains("1002"),
+        "{}",
+        o.summary
+    );
+    assert_eq!(
+        (
+            o.outputs["tracked"].as_str(),
+            o.outputs["at-risk"].as_str(),
+            o.outputs["exception"].as_str()
+        ),
+        ("1", "1", "0"),
+        "{o:#?}"
+    );
+    assert!(
+        o.stdout.contains("1 tracked, 1 at risk, 0 with an exception"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.annotations().is_empty(), "{o:#?}");
+
+    // The JSON report, in the runner's temporary directory, holds the counts the outputs give.
+    let report = PathBuf::from(&o.outputs["report"]);
+    assert!(report.starts_with(runner.tmp.path().join("runner-temp")), "{report:?}");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(doc["release"], "v1.37");
+    assert_eq!(doc["freeze"], "enhancements");
+    assert_eq!(doc["counts"]["tracked"], 1);
+    assert_eq!(doc["counts"]["at_risk"], 1);
+
+    // A second run in the job writes a report of its own.
+    let again = readiness_action(&runner, &[("release", "v1.37"), ("working-directory", "repo")]);
+    assert_eq!(again.status, 0, "{again:#?}");
+    assert_ne!(again.outputs["report"], o.outputs["report"]);
+    assert!(report.exists());
+
+    // PRR Freeze does not ask for `status`: both KEPs are tracked for it.
+    let o = readiness_action(
+        &runner,
+        &[("release", "v1.37"), ("freeze", "prr"), ("working-directory", "repo")],
+    );
+    assert_eq!(o.status, 0, "{o:#?}");
+    assert_eq!(
+        (o.outputs["tracked"].as_str(), o.outputs["at-risk"].as_str()),
+        ("2", "0"),
+        "{o:#?}"
+    );
+}
+
+#[test]
+fn readiness_fails_on_a_kep_at_risk_when_asked() {
+    let r = readiness_repo();
+    let runner = readiness_runner(&r);
+    let o = readiness_action(
+        &runner,
+        &[
+            ("release", "v1.37"),
+            ("working-directory", "repo"),
+            ("fail-on-at-risk", "true"),
+        ],
+    );
+    assert_eq!(o.status, 1, "{o:#?}");
+    // The report and the outputs are there all the same.
+    assert!(o.summary.contains("At risk for enhancements freeze"), "{}", o.summary);
+    assert_eq!(
+        (o.outputs["tracked"].as_str(), o.outputs["at-risk"].as_str()),
+        ("1", "1"),
+        "{o:#?}"
+    );
+    assert!(PathBuf::from(&o.outputs["report"]).is_file(), "{o:#?}");
+    assert_eq!(
+        o.annotations(),
+        ["::error title=kepguard readiness::1 KEP(s) at risk for the v1.37 enhancements freeze (see the job summary)"],
+        "{o:#?}"
+    );
+
+    // Only the tracked KEP, named in a file relative to `working-directory`: nothing at risk.
+    std::fs::write(r.dir.join("board.txt"), "# the tracking board\n1001\n").unwrap();
+    let o = readiness_action(
+        &runner,
+        &[
+            ("release", "v1.37"),
+            ("working-directory", "repo"),
+            ("fail-on-at-risk", "true"),
+            ("keps-file", "board.txt"),
+        ],
+    );
+    assert_eq!(o.status, 0, "{o:#?}");
+    assert_eq!(
+        (o.outputs["tracked"].as_str(), o.outputs["at-risk"].as_str()),
+        ("1", "0"),
+        "{o:#?}"
+    );
+
+    // A value other than true or false is refused, not taken for false.
+    let o = readiness_action(
+        &runner,
+        &[
+            ("release", "v1.37"),
+            ("working-directory", "repo"),
+            ("fail-on-at-risk", "yes"),
+        ],
+    );
+    assert_eq!(o.status, 2, "{o:#?}");
+    assert!(
+        o.stdout
+            .contains("::error title=kepguard readiness::input `fail-on-at-risk` must be true or false"),
+        "{o:#?}"
+    );
+}
+
+/// Inputs reach the step as environment variables, never as shell code: shell metacharacters in
+/// any of them run nothing, and a line break cannot add outputs.
+#[test]
+fn readiness_inputs_cannot_run_code() {
+    let r = readiness_repo();
+    let runner = readiness_runner(&r);
+    let workspace = r.dir.parent().unwrap();
+    let pwned = || {
+        [
+            r.dir.join("pwned"),
+            workspace.join("pwned"),
+            Path::new(ROOT).join("actions/readiness/pwned"),
+        ]
+        .into_iter()
+        .find(|p| p.exists())
+    };
+    let attacks: &[(&str, &str)] = &[
+        ("release", "v1.37\"; touch pwned; \""),
+        ("release", "v1.37'; touch pwned; '"),
+        ("release", "$(touch pwned)"),
+        ("release", "v1.37\ntracked=99"),
+        ("freeze", "enhancements\"; touch pwned; \""),
+        ("fail-on-at-risk", "false; touch pwned"),
+        ("keps-file", "$(touch pwned)"),
+        ("exceptions", "`touch pwned`"),
+        ("since", "\"; touch pwned; \""),
+        ("since", "--repo=/"),
+    ];
+    for &(input, value) in attacks {
+        let mut inputs = vec![("working-directory", "repo")];
+        if input != "release" {
+            inputs.push(("release", "v1.37"));
+        }
+        inputs.push((input, value));
+        let o = readiness_action(&runner, &inputs);
+        assert_eq!(pwned(), None, "{input}={value:?} ran code: {o:#?}");
+        assert_eq!(o.status, 2, "{input}={value:?}: {o:#?}");
+        assert!(
+            o.outputs.values().all(|v| !v.contains("99")) && o.outputs["tracked"].is_empty(),
+            "{input}={value:?}: {o:#?}"
+        );
+    }
+}

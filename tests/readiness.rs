@@ -326,8 +326,11 @@ fn fail_on_at_risk_sets_the_exit_code() {
     assert_eq!(r.kepguard(&["readiness", "--release", "v1.37"]).status.code(), Some(0));
     let out = r.kepguard(&["readiness", "--release", "v1.37", "--fail-on", "at-risk"]);
     assert_eq!(out.status.code(), Some(1));
+    for bad in ["1.x", "v1.37\"; touch pwned", "1.9-ish", "v1"] {
+        let out = r.kepguard(&["readiness", "--release", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
     let out = r.kepguard(&["readiness", "--release", "1.x"]);
-    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a release such as v1.37"));
 }
 
