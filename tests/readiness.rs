@@ -536,3 +536,41 @@ fn the_readme_documents_every_criterion() {
         assert!(readme.contains(&format!("| `{id}` |")), "README lacks a row for {id}");
     }
 }
+
+/// At the last first-parent commit before v1.33's Enhancements Freeze (02:00 UTC, 14 February
+/// 2025), the KEPs tracked are as many as the release shipped: 64 enhancements, by its release
+/// announcement.
+#[test]
+fn the_v1_33_freeze_tracks_as_many_keps_as_the_release_shipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(repo) = common::clone_corpus(tmp.path(), "k.git") else {
+        return;
+    };
+    let freeze = common::git_in(
+        &repo,
+        &[
+            "rev-list",
+            "--first-parent",
+            "-1",
+            "--before=2025-02-14T02:00:00Z",
+            "HEAD",
+        ],
+    );
+    let (code, doc) = json_run(common::kepguard_in(
+        &repo,
+        &[
+            "readiness",
+            "--release",
+            "v1.33",
+            "--rev",
+            freeze.trim(),
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(code, 0);
+    assert_eq!(
+        doc["counts"],
+        serde_json::json!({"keps": 78, "tracked": 64, "at_risk": 14, "exception": 0})
+    );
+}
