@@ -128,6 +128,9 @@ pub struct OutputArgs {
     /// Also write the report as SARIF 2.1.0 to FILE (for GitHub code scanning).
     #[arg(long, value_name = "FILE")]
     pub sarif_file: Option<PathBuf>,
+    /// Also write the report as JUnit XML to FILE (for Prow: $ARTIFACTS/junit_kepguard.xml).
+    #[arg(long, value_name = "FILE")]
+    pub junit_file: Option<PathBuf>,
     /// Also append `errors=N` and `warnings=N` lines to FILE (for GitHub Actions: $GITHUB_OUTPUT).
     #[arg(long, value_name = "FILE")]
     pub github_output: Option<PathBuf>,
@@ -737,6 +740,15 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
         write_file(path, "SARIF", WriteMode::Replace, &sarif)?;
+    }
+    if let Some(path) = &output.junit_file {
+        let mut xml = Vec::new();
+        report::render(report, Format::Junit, false, &mut xml)?;
+        refuse_links(path, "JUnit")?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        write_file(path, "JUnit", WriteMode::Replace, &xml)?;
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -221,13 +221,16 @@ where
         );
     }
     let select = |c: &ChangedKep| paths.is_empty() || paths.iter().any(|p| covers(p, &c.kep.path));
-    let keps_checked = keps.iter().filter(|c| select(c)).count();
+    let checked: std::collections::BTreeSet<String> =
+        keps.iter().filter(|c| select(c)).map(|c| c.kep.path.clone()).collect();
+    let keps_checked = checked.len();
     let judged = each_kep_at(store, policy, commit, tree, keps, select, |cx, _| {
         snapshot_findings(cx).map(Some)
     })?;
     let mut report = Report {
         findings: judged.into_iter().flatten().collect(),
         keps_checked,
+        keps: checked,
         ..Report::default()
     };
     let repo = TreeFiles::new(objects, tree, Some(tree));
@@ -542,6 +545,7 @@ where
         findings.extend(plan.policy_finding);
         sort_commit_findings(&mut findings);
         report.keps_checked += plan.changed.len();
+        report.keps.extend(plan.changed.iter().map(|c| c.kep.path.clone()));
         report.commits_checked += 1;
         report.findings.extend(findings);
     }

@@ -52,6 +52,24 @@ impl Finding {
     pub fn message(&self) -> String {
         format!("{}; {}", self.title, self.help)
     }
+
+    /// Stable across commits and line moves: the same problem in the same KEP file keeps its
+    /// identity, so code scanning, GitLab and a baseline recognise it from one run to the next.
+    pub fn fingerprint(&self) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for part in [
+            self.rule,
+            self.kep.as_str(),
+            self.location.path.as_str(),
+            self.title.as_str(),
+        ] {
+            for b in part.bytes().chain(std::iter::once(0)) {
+                hash ^= u64::from(b);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        format!("{hash:016x}")
+    }
 }
 
 /// Everything a run found.
@@ -62,6 +80,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// KEPs were judged as they stand in one tree (`validate`), not as changes.
     pub tree: bool,
+    /// The paths of the KEPs checked, each once, for reports that list the clean ones too (JUnit).
+    pub keps: std::collections::BTreeSet<String>,
 }
 
 /// How many findings of each severity one rule reported.
@@ -134,5 +154,6 @@ impl Report {
         self.commits_checked += other.commits_checked;
         self.keps_checked += other.keps_checked;
         self.findings.extend(other.findings);
+        self.keps.extend(other.keps);
     }
 }

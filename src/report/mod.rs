@@ -1,8 +1,10 @@
 //! Presentation: one report, several formats.
 
 pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod sarif;
 pub mod summary;
 
@@ -21,6 +23,10 @@ pub enum Format {
     Github,
     /// SARIF 2.1.0.
     Sarif,
+    /// JUnit XML: a testsuite per rule, a testcase per KEP (Prow's Spyglass, most CI systems).
+    Junit,
+    /// GitLab Code Quality (CodeClimate JSON), for `artifacts:reports:codequality`.
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -54,5 +60,7 @@ pub fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write)
         Format::Json => json::render(report, out),
         Format::Github => github::render(report, out),
         Format::Sarif => sarif::render(report, out),
+        Format::Junit => junit::render(report, out),
+        Format::Gitlab => gitlab::render(report, out),
     }
 }

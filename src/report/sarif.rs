@@ -77,7 +77,7 @@ fn result(f: &Finding, rules: &[&RuleInfo]) -> Value {
         "level": level(f.severity),
         "message": { "text": f.message() },
         "locations": [{ "physicalLocation": location }],
-        "partialFingerprints": { "kepguard/v1": fingerprint(f) },
+        "partialFingerprints": { "kepguard/v1": f.fingerprint() },
     });
     if let Some(i) = rules.iter().position(|r| r.id == f.rule) {
         result["ruleIndex"] = json!(i);
@@ -99,19 +99,6 @@ fn uri_path(path: &str) -> String {
         }
     }
     out
-}
-
-/// Stable across commits and line moves: the same problem in the same KEP file keeps its identity,
-/// so code scanning does not open a new alert for it on every push.
-fn fingerprint(f: &Finding) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [f.rule, f.kep.as_str(), f.location.path.as_str(), f.title.as_str()] {
-        for b in part.bytes().chain(std::iter::once(0)) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
 }
 
 #[cfg(test)]
@@ -157,6 +144,7 @@ mod tests {
             keps_checked: 1,
             findings: vec![finding(Some(4), 1), finding(None, 2)],
             tree: false,
+            keps: Default::default(),
         };
         let doc = document(&report);
         let run = &doc["runs"][0];
