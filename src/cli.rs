@@ -137,6 +137,9 @@ pub struct OutputArgs {
     /// Which findings make the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Report the findings in this baseline (`validate --write-baseline`) as notes, never failing.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// The lowest level of finding that fails the run.
@@ -203,6 +206,9 @@ pub struct ValidateArgs {
     /// Only the KEPs at or under these paths (such as keps/sig-node or a KEP directory).
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
+    /// Write the errors and warnings found to FILE as a baseline for --baseline, instead of a report.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
     #[command(flatten)]
     pub rules: RuleArgs,
     #[command(flatten)]
@@ -409,7 +415,42 @@ fn validate(args: ValidateArgs) -> Result<ExitCode> {
     let policy = restrict(Policy::at_commit(objects, commit)?, &only);
     let mut report = engine::validate(&repo.store, &policy, commit, &args.paths)?;
     report.tree = true;
-    emit(&report, &args.output)
+    if let Some(path) = &args.write_baseline {
+        let text = crate::baseline::of(&report);
+        write_file(path, "baseline", WriteMode::Replace, text.as_bytes())?;
+        let entries = text.matches("\"fingerprint\"").count();
+        let noun = if entries == 1 { "entry" } else { "entries" };
+        eprintln!("kepguard: wrote {entries} baseline {noun} to {}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A whole tree is what a baseline is written from: an entry it no longer finds was fixed.
+    emit_with_baseline(&mut report, &args.output, args.paths.is_empty())
+}
+
+/// [`emit`] after applying `--baseline`; with `stale_matters`, names the entries that matched
+/// nothing on stderr.
+fn emit_with_baseline(report: &mut Report, output: &OutputArgs, stale_matters: bool) -> Result<ExitCode> {
+    if let Some(path) = &output.baseline {
+        let baseline = crate::baseline::read(path)?;
+        let stale = crate::baseline::apply(report, &baseline);
+        if stale_matters && !stale.is_empty() {
+            let named: Vec<String> = stale.iter().take(3).map(|e| format!("{} {}", e.rule, e.kep)).collect();
+            eprintln!(
+                "kepguard: {} of {} {} no finding any more (fixed: {}{}); `kepguard validate --write-baseline {}` drops them",
+                stale.len(),
+                baseline.path,
+                if stale.len() == 1 {
+                    "entry matches"
+                } else {
+                    "entries match"
+                },
+                named.join(", "),
+                if stale.len() > 3 { ", …" } else { "" },
+                baseline.path
+            );
+        }
+    }
+    emit(report, output)
 }
 
 /// The rule ids `--rule` names, each checked against the registry.
@@ -510,8 +551,8 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
     }
     let repo = Repo::open(&args.repo.repo)?;
     if args.github {
-        let report = check_github_event(&repo, &args, &only)?;
-        return emit(&report, &args.output);
+        let mut report = check_github_event(&repo, &args, &only)?;
+        return emit_with_baseline(&mut report, &args.output, false);
     }
     let base = match &args.base {
         Some(rev) => repo.resolve(rev)?,
@@ -525,8 +566,8 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         Some(merge_base) => Some(restrict(Policy::at_commit(objects, merge_base)?, &only)),
         None => None,
     };
-    let report = engine::check_range(&repo.store, base, head, policy.as_ref()).map_err(|e| shallow(&repo, e))?;
-    let code = emit(&report, &args.output)?;
+    let mut report = engine::check_range(&repo.store, base, head, policy.as_ref()).map_err(|e| shallow(&repo, e))?;
+    let code = emit_with_baseline(&mut report, &args.output, false)?;
     if repo.repo.head_id().is_ok_and(|id| id.detach() == head) {
         let root = policy.as_ref().map_or("keps", |p| p.layout.root.as_str());
         warn_uncommitted(&repo, head, root);
@@ -700,7 +741,8 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         }
     }
     .map_err(|e| shallow(&repo, e))?;
-    emit(&report, &args.output)
+    let mut report = report;
+    emit_with_baseline(&mut report, &args.output, false)
 }
 
 fn progress_bar(len: u64) -> indicatif::ProgressBar {

@@ -4,6 +4,7 @@
 //! [`kep`] parses their old and new snapshots, [`rules`] judge them into [`finding`]s, and
 //! [`report`] renders those. [`engine`] wires the path together; [`cli`] is the command line.
 
+pub mod baseline;
 pub mod cli;
 pub mod date;
 pub mod demo;

@@ -123,7 +123,7 @@ pub fn summary_line(report: &Report) -> String {
     let checked = report.checked();
     let waived = match report.count(Severity::Note) {
         0 => String::new(),
-        n => format!("; {} waived by policy", plural(n, "finding")),
+        n => format!("; {} waived by policy or baseline", plural(n, "finding")),
     };
     if errors + warnings == 0 {
         format!("kepguard: no findings ({checked} checked{waived})")

@@ -18,7 +18,10 @@ pub fn markdown_capped(report: &Report, max: usize) -> String {
     let mut md = String::new();
     let verdict = match (errors, warnings) {
         (0, 0) if report.findings.is_empty() => "✅ no findings".to_owned(),
-        (0, 0) => format!("✅ no findings ({} waived by policy)", report.findings.len()),
+        (0, 0) => format!(
+            "✅ no findings ({} waived by policy or baseline)",
+            report.findings.len()
+        ),
         (0, w) => format!("⚠️ {}", plural(w, "warning")),
         (e, w) => format!("❌ {}, {}", plural(e, "error"), plural(w, "warning")),
     };
