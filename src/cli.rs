@@ -47,6 +47,13 @@ pub enum Command {
     /// The Release Team's freeze checks for the KEPs targeting a release: tracked, at risk, or excepted.
     #[command(long_about = READINESS_ABOUT.as_str(), after_long_help = READINESS_CRITERIA.as_str())]
     Readiness(ReadinessArgs),
+    /// Print a shell completion script: `kepguard completions bash > /etc/bash_completion.d/kepguard`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `kepguard man > kepguard.1`.
+    Man,
     /// Write a commented default policy file, `.kepguard.yaml`, to start from.
     Init {
         /// Where to write it.
@@ -312,6 +319,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { path, force } => init(&path, force),
         Command::Validate(args) => validate(args),
         Command::Readiness(args) => readiness(args),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "kepguard", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .context("cannot render the manual page")?;
+            std::io::stdout()
+                .write_all(&out)
+                .context("cannot write the manual page")?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
