@@ -120,6 +120,9 @@ pub struct RuleArgs {
     /// off stays off.
     #[arg(long = "rule", value_name = "ID")]
     pub rules: Vec<String>,
+    /// Judge by the policy in FILE instead of the repository's `.kepguard.yaml`, to try one locally.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -435,9 +438,10 @@ fn validate(args: ValidateArgs) -> Result<ExitCode> {
     let commit = repo.resolve(&args.rev)?;
     let objects = repo.objects();
     // The checked tree's own policy: validate judges a tree, not a change to it.
-    let policy = restrict(Policy::at_commit(objects, commit)?, &only);
+    let policy = restricted_at(objects, Some(commit), &args.rules, &only)?;
     let mut report = engine::validate(&repo.store, &policy, commit, &args.paths)?;
     report.tree = true;
+    report.policy = Some(policy.origin.clone());
     if let Some(path) = &args.write_baseline {
         let text = crate::baseline::of(&report);
         write_file(path, "baseline", WriteMode::Replace, text.as_bytes())?;
@@ -506,21 +510,32 @@ fn restrict(mut policy: Policy, only: &[&'static str]) -> Policy {
     policy
 }
 
-/// `restrict` applied to the policy at `commit` (the default policy for `None`), or `None` when
-/// no rule is selected, leaving the engine to read the policy itself.
+/// The policy in `file` when given, else the one in the tree of `commit`, else the built-in
+/// defaults.
+fn policy_at(
+    objects: crate::git::Objects<'_>,
+    commit: Option<gix::ObjectId>,
+    file: Option<&std::path::Path>,
+) -> Result<Policy> {
+    match (file, commit) {
+        (Some(path), _) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read the policy {}", path.display()))?;
+            Policy::parse(&text, &path.display().to_string())
+        }
+        (None, Some(commit)) => Policy::at_commit(objects, commit),
+        (None, None) => Ok(Policy::default()),
+    }
+}
+
+/// `restrict` applied to [`policy_at`].
 fn restricted_at(
     objects: crate::git::Objects<'_>,
     commit: Option<gix::ObjectId>,
+    rules: &RuleArgs,
     only: &[&'static str],
-) -> Result<Option<Policy>> {
-    if only.is_empty() {
-        return Ok(None);
-    }
-    let policy = match commit {
-        Some(commit) => Policy::at_commit(objects, commit)?,
-        None => Policy::default(),
-    };
-    Ok(Some(restrict(policy, only)))
+) -> Result<Policy> {
+    Ok(restrict(policy_at(objects, commit, rules.policy.as_deref())?, only))
 }
 
 fn init(path: &std::path::Path, force: bool) -> Result<ExitCode> {
@@ -586,10 +601,11 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
     // The merge-base's policy, as the engine reads it; without a merge-base the engine says so.
     let merge_base = objects.merge_base(base, head).map_err(|e| shallow(&repo, e))?;
     let policy = match merge_base {
-        Some(merge_base) => Some(restrict(Policy::at_commit(objects, merge_base)?, &only)),
+        Some(merge_base) => Some(restricted_at(objects, Some(merge_base), &args.rules, &only)?),
         None => None,
     };
     let mut report = engine::check_range(&repo.store, base, head, policy.as_ref()).map_err(|e| shallow(&repo, e))?;
+    report.policy = policy.as_ref().map(|p| p.origin.clone());
     let code = emit_with_baseline(&mut report, &args.output, false)?;
     if repo.repo.head_id().is_ok_and(|id| id.detach() == head) {
         let root = policy.as_ref().map_or("keps", |p| p.layout.root.as_str());
@@ -681,25 +697,22 @@ fn check_github_event(repo: &Repo, args: &CheckArgs, only: &[&'static str]) -> R
             head_field,
         } => {
             let (base, head) = (resolve(&base, base_field)?, resolve(&head, head_field)?);
-            let merge_base = match only.is_empty() {
-                true => None,
-                false => objects.merge_base(base, head)?,
-            };
-            let policy = match merge_base {
-                Some(merge_base) => restricted_at(objects, Some(merge_base), only)?,
+            let policy = match objects.merge_base(base, head)? {
+                Some(merge_base) => Some(restricted_at(objects, Some(merge_base), &args.rules, only)?),
                 None => None,
             };
-            engine::check_range(&repo.store, base, head, policy.as_ref()).map_err(|e| {
+            let mut report = engine::check_range(&repo.store, base, head, policy.as_ref()).map_err(|e| {
                 anyhow::anyhow!("{e:#}: if the clone is shallow, use `fetch-depth: 0` with actions/checkout, or let the kepguard action deepen the clone")
-            })
+            })?;
+            report.policy = policy.map(|p| p.origin);
+            Ok(report)
         }
         Plan::Parent { head, head_field } => {
             let head = resolve(&head, head_field)?;
-            let policy = match only.is_empty() {
-                true => None,
-                false => restricted_at(objects, objects.first_parent(&head)?, only)?,
-            };
-            engine::check_commit(&repo.store, head, policy.as_ref())
+            let policy = restricted_at(objects, objects.first_parent(&head)?, &args.rules, only)?;
+            let mut report = engine::check_commit(&repo.store, head, Some(&policy))?;
+            report.policy = Some(policy.origin);
+            Ok(report)
         }
     }
 }
@@ -739,7 +752,7 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
     }
     let objects = repo.objects();
     // History is judged by the policy at the audited tip.
-    let policy = restrict(Policy::at_commit(objects, tip)?, &only);
+    let policy = restricted_at(objects, Some(tip), &args.rules, &only)?;
     let report = match since_day {
         Some(seconds) => {
             let commits = walk::commits(objects, tip, &hidden, args.first_parent).map_err(|e| shallow(&repo, e))?;
@@ -765,6 +778,7 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
     }
     .map_err(|e| shallow(&repo, e))?;
     let mut report = report;
+    report.policy = Some(policy.origin.clone());
     emit_with_baseline(&mut report, &args.output, false)
 }
 

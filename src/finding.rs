@@ -82,6 +82,9 @@ pub struct Report {
     pub tree: bool,
     /// The paths of the KEPs checked, each once, for reports that list the clean ones too (JUnit).
     pub keps: std::collections::BTreeSet<String>,
+    /// Where the policy that judged the run came from, when one policy did: `.kepguard.yaml at
+    /// <commit>`, a file given with `--policy`, or the built-in defaults.
+    pub policy: Option<String>,
 }
 
 /// How many findings of each severity one rule reported.

@@ -90,7 +90,7 @@ impl Default for Policy {
             levels: BTreeMap::new(),
             allow: Vec::new(),
             trailer_allow: Vec::new(),
-            origin: "the default policy".into(),
+            origin: "the built-in defaults".into(),
         }
     }
 }

@@ -141,8 +141,9 @@ fn human_output_is_rustc_style_and_coloured_only_when_asked() {
     assert!(text.contains("| ## Implementation History"), "{text}");
     assert!(text.contains("= help: add a line under this heading"), "{text}");
     assert!(
-        text.trim_end()
-            .ends_with("kepguard: 1 error, 0 warnings (1 KEP change in 1 commit checked)"),
+        text.trim_end().ends_with(
+            "kepguard: 1 error, 0 warnings (1 KEP change in 1 commit checked; judged by the built-in defaults)"
+        ),
         "{text}"
     );
     assert!(!text.contains('\x1b'), "no colour when stdout is not a terminal");
@@ -162,7 +163,7 @@ fn clean_change_exits_0_with_a_summary() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap().trim(),
-        "kepguard: no findings (0 KEP changes in 1 commit checked)"
+        "kepguard: no findings (0 KEP changes in 1 commit checked; judged by the built-in defaults)"
     );
 }
 

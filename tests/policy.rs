@@ -322,3 +322,48 @@ fn pre_receive_reads_the_policy_of_the_default_branch_tip() {
     let push = git_out(&r.dir, &["push", "-q", "server", "HEAD:main"], &[]);
     assert!(push.status.success(), "{}", String::from_utf8_lossy(&push.stderr));
 }
+
+#[test]
+fn a_policy_file_can_be_tried_locally_and_the_last_line_names_the_judge() {
+    let (r, base) = base_with(Some("rules:\n  stage-skip:\n    level: warning\n"));
+    graduate_without_history(&r, "v1.21", "graduate");
+    let short = &base[..12];
+    let out = r.kepguard(&["check", "--base", &base, "--color", "never"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.trim_end()
+            .ends_with(&format!("judged by .kepguard.yaml at {short})")),
+        "{text}"
+    );
+
+    let trial = r.sibling("trial.yaml");
+    std::fs::write(&trial, "rules:\n  implementation-history: {level: off}\n").unwrap();
+    for cmd in [vec!["check", "--base", base.as_str()], vec!["audit"], vec!["validate"]] {
+        let mut args = cmd.clone();
+        args.extend(["--policy", trial.to_str().unwrap(), "--color", "never"]);
+        let out = r.kepguard(&args);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains("implementation-history]"), "{args:?}: {text}");
+        assert!(
+            text.trim_end().ends_with(&format!("judged by {})", trial.display())),
+            "{args:?}: {text}"
+        );
+    }
+    std::fs::write(&trial, "rules:\n  no-such-rule: {level: off}\n").unwrap();
+    let out = r.kepguard(&["check", "--base", &base, "--policy", trial.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with(&format!("error: {}", trial.display())));
+
+    // The gates judge by the reviewed policy only.
+    for hook in [vec!["hook", "pre-receive"], vec!["hook", "pre-commit"]] {
+        let mut args = hook.clone();
+        args.extend(["--policy", trial.to_str().unwrap()]);
+        let out = r.kepguard(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("unexpected argument '--policy'"),
+            "{args:?}"
+        );
+    }
+}

@@ -125,11 +125,15 @@ pub fn summary_line(report: &Report) -> String {
         0 => String::new(),
         n => format!("; {} waived by policy or baseline", plural(n, "finding")),
     };
+    let policy = match &report.policy {
+        Some(origin) => format!("; judged by {origin}"),
+        None => String::new(),
+    };
     if errors + warnings == 0 {
-        format!("kepguard: no findings ({checked} checked{waived})")
+        format!("kepguard: no findings ({checked} checked{waived}{policy})")
     } else {
         format!(
-            "kepguard: {}, {} ({checked} checked{waived})",
+            "kepguard: {}, {} ({checked} checked{waived}{policy})",
             plural(errors, "error"),
             plural(warnings, "warning")
         )

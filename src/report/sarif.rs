@@ -144,7 +144,7 @@ mod tests {
             keps_checked: 1,
             findings: vec![finding(Some(4), 1), finding(None, 2)],
             tree: false,
-            keps: Default::default(),
+            ..Default::default()
         };
         let doc = document(&report);
         let run = &doc["runs"][0];

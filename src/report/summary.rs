@@ -130,7 +130,7 @@ mod tests {
             keps_checked: 3,
             findings: vec![],
             tree: false,
-            keps: Default::default(),
+            ..Default::default()
         };
         for i in 0..n {
             r.findings.push(Finding {
