@@ -54,6 +54,11 @@ pub enum Command {
     },
     /// Print the manual page (roff): `kepguard man > kepguard.1`.
     Man,
+    /// Print the JSON Schema of kep.yaml or .kepguard.yaml, for editors (also in schemas/).
+    Schema {
+        #[arg(value_enum)]
+        of: SchemaOf,
+    },
     /// Write a commented default policy file, `.kepguard.yaml`, to start from.
     Init {
         /// Where to write it.
@@ -297,6 +302,14 @@ pub struct ReadinessArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaOf {
+    /// kep.yaml, as kepval decodes it.
+    Kep,
+    /// .kepguard.yaml.
+    Policy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReadinessFailOn {
     /// A KEP at risk fails the run.
     AtRisk,
@@ -325,6 +338,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "kepguard", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema { of } => {
+            let schema = match of {
+                SchemaOf::Kep => crate::schema::kep(),
+                SchemaOf::Policy => crate::schema::policy(),
+            };
+            print!("{}", crate::schema::text(&schema));
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {

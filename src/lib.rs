@@ -20,3 +20,4 @@ pub mod policy;
 pub mod readiness;
 pub mod report;
 pub mod rules;
+pub mod schema;

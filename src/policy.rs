@@ -95,26 +95,31 @@ impl Default for Policy {
     }
 }
 
-#[derive(Deserialize)]
+/// The policy file as written; `kepguard schema policy` is generated from it.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawPolicy {
+pub(crate) struct RawPolicy {
     keps: Option<String>,
     prr_dir: Option<String>,
     template: Option<String>,
     trailers: Option<bool>,
     kepval: Option<bool>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Option<serde_json::Value>>")]
     rules: BTreeMap<RuleId, Option<serde_yaml::Mapping>>,
     #[serde(default)]
     allow: Vec<RawAllow>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawAllow {
+    #[schemars(with = "String")]
     rule: RuleId,
+    #[schemars(with = "serde_json::Value")]
     kep: serde_yaml::Value,
     reason: String,
+    #[schemars(with = "Option<String>")]
     until: Option<Milestone>,
 }
 

@@ -135,6 +135,21 @@ impl<'de> Deserialize<'de> for GoString {
     }
 }
 
+impl schemars::JsonSchema for GoString {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "GoString".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    /// Any scalar: yaml.v3 writes a number or boolean into a Go string as written.
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": ["string", "number", "boolean", "null"] })
+    }
+}
+
 /// A Go `bool` field as yaml.v3 fills it: YAML's true/false, and, for a typed bool, YAML 1.1's
 /// y/yes/on and n/no/off in three spellings each; null leaves it false.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -172,8 +187,30 @@ impl<'de> Deserialize<'de> for GoBool {
     }
 }
 
+impl schemars::JsonSchema for GoBool {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "GoBool".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "oneOf": [
+                { "type": ["boolean", "null"] },
+                { "enum": ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"] }
+            ]
+        })
+    }
+}
+
+/// The fields kepval's `validate:"required"` tags require: present and, for a string, not empty.
+pub const REQUIRED: [&str; 6] = ["title", "kep-number", "authors", "owning-sig", "approvers", "status"];
+
 /// `api.Proposal`, as kepval decodes `kep.yaml` (unknown fields rejected).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Proposal {
     #[serde(default)]
@@ -226,7 +263,7 @@ pub struct Proposal {
     pub metrics: Option<Vec<GoString>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Milestones {
     #[serde(default)]
@@ -243,7 +280,7 @@ pub struct Milestones {
     pub disabled: GoString,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeatureGate {
     #[serde(default)]
@@ -484,14 +521,15 @@ pub fn from_parsed(map: &serde_yaml::Mapping, source: &str, artefacts: bool) -> 
 
 /// kepval's `validate:"required"` tags.
 fn required(proposal: Proposal) -> Result<Proposal, Rejection> {
-    for (key, missing) in [
-        ("title", proposal.title.0.is_empty()),
-        ("kep-number", proposal.number.0.is_empty()),
-        ("authors", proposal.authors.is_none()),
-        ("owning-sig", proposal.owning_sig.0.is_empty()),
-        ("approvers", proposal.approvers.is_none()),
-        ("status", proposal.status.0.is_empty()),
-    ] {
+    let missing = [
+        proposal.title.0.is_empty(),
+        proposal.number.0.is_empty(),
+        proposal.authors.is_none(),
+        proposal.owning_sig.0.is_empty(),
+        proposal.approvers.is_none(),
+        proposal.status.0.is_empty(),
+    ];
+    for (key, missing) in REQUIRED.into_iter().zip(missing) {
         if missing {
             return Err(Rejection::new(format!("required field `{key}` is missing or empty")).at_key(key));
         }
