@@ -177,6 +177,13 @@ pub struct CheckArgs {
     /// The head revision [default: HEAD].
     #[arg(long, value_name = "REV")]
     pub head: Option<String>,
+    /// Check what the work tree would commit: the KEP root as it is on disk (edits, deletions,
+    /// untracked .md/.yaml/.yml files), against merge-base(base, HEAD).
+    #[arg(long, conflicts_with_all = ["head", "github", "staged"])]
+    pub worktree: bool,
+    /// Check what `git commit` would commit: the KEP root as the index holds it, against merge-base(base, HEAD).
+    #[arg(long, conflicts_with_all = ["head", "github"])]
+    pub staged: bool,
     /// Take the range from the GitHub Actions event (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH);
     /// --base and --head still win.
     #[arg(long)]
@@ -613,11 +620,18 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         let mut report = check_github_event(&repo, &args, &only)?;
         return emit_with_baseline(&mut report, &args.output, false);
     }
+    // The first commit of a repository: everything it would hold is new.
+    if (args.worktree || args.staged) && repo.head_is_unborn() {
+        return check_uncommitted(&repo, &args, None, &only);
+    }
     let base = match &args.base {
         Some(rev) => repo.resolve(rev)?,
         None => repo.default_base()?.1,
     };
     let head = repo.resolve(args.head.as_deref().unwrap_or("HEAD"))?;
+    if args.worktree || args.staged {
+        return check_uncommitted(&repo, &args, Some((base, head)), &only);
+    }
     let objects = repo.objects();
     // The merge-base's policy, as the engine reads it; without a merge-base the engine says so.
     let merge_base = objects.merge_base(base, head).map_err(|e| shallow(&repo, e))?;
@@ -637,11 +651,52 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
 
 /// Says on stderr, in one line, that edits under the KEP root not yet committed were not checked:
 /// `check` reads commits, and a clean result must not read as a verdict on them.
+/// `check --staged` and `check --worktree`: the tree the index or the work tree would commit,
+/// made in memory, against merge-base(base, HEAD) (`range`; `None` before the first commit, against
+/// nothing); findings name HEAD's commit.
+fn check_uncommitted(
+    repo: &Repo,
+    args: &CheckArgs,
+    range: Option<(gix::ObjectId, gix::ObjectId)>,
+    only: &[&'static str],
+) -> Result<ExitCode> {
+    use crate::git::worktree::{self, Source};
+    let flag = if args.staged { "--staged" } else { "--worktree" };
+    if repo.repo.workdir().is_none() {
+        bail!(
+            "{flag} needs a work tree; {} is a bare repository",
+            args.repo.repo.display()
+        );
+    }
+    let objects = repo.objects();
+    let hash = repo.repo.object_hash();
+    let (merge_base, head) = match range {
+        Some((base, head)) => match objects.merge_base(base, head).map_err(|e| shallow(repo, e))? {
+            Some(merge_base) => (Some(merge_base), head),
+            None => bail!("HEAD shares no history with the base {base}"),
+        },
+        None => (None, gix::ObjectId::null(hash)),
+    };
+    let policy = restricted_at(objects, merge_base, &args.rules, only)?;
+    let source = if args.staged { Source::Index } else { Source::WorkTree };
+    let head_tree = range.map(|_| objects.commit_tree(&head)).transpose()?;
+    let (tree, overlay) = worktree::tree(repo, head_tree, &policy.layout.root, source)?;
+    let store = repo.store.clone().with_overlay(overlay);
+    let mut report = Report::default();
+    let old = merge_base
+        .map(|m| crate::git::Objects(&store).commit_tree(&m))
+        .transpose()?;
+    let new = tree.unwrap_or_else(|| gix::ObjectId::empty_tree(hash));
+    engine::check_trees(&store, &policy, head, old, new, &mut report)?;
+    report.policy = Some(policy.origin.clone());
+    emit_with_baseline(&mut report, &args.output, false)
+}
+
 fn warn_uncommitted(repo: &Repo, head: gix::ObjectId, root: &str) {
     match repo.uncommitted(head, root) {
         Ok(files) if files.is_empty() => {}
         Ok(files) => eprintln!(
-            "kepguard: note: check reads commits only; {} uncommitted file{} under {root}/ {} not checked (first: {})",
+            "kepguard: note: check reads commits only; {} uncommitted file{} under {root}/ {} not checked (first: {}); --worktree or --staged checks them",
             files.len(),
             if files.len() == 1 { "" } else { "s" },
             if files.len() == 1 { "was" } else { "were" },

@@ -725,6 +725,68 @@ fn pre_commit_framework_runs_the_hook_at_the_pre_push_stage() {
     );
 }
 
+#[test]
+fn pre_commit_framework_checks_the_staged_change_at_the_pre_commit_stage() {
+    let which = std::process::Command::new("sh")
+        .args(["-c", "command -v pre-commit"])
+        .output()
+        .unwrap();
+    if !which.status.success() {
+        eprintln!("skipping: the pre-commit framework is not installed (pip install pre-commit)");
+        return;
+    }
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rev = git_in(project, &["rev-parse", "HEAD"]).trim().to_owned();
+    let s = Server::new();
+    let config = format!(
+        "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: kepguard-staged\n",
+        project.display()
+    );
+    std::fs::write(s.work.join(".pre-commit-config.yaml"), config).unwrap();
+    s.commit("use the pre-commit framework");
+    let cache = s.work.parent().unwrap().join("pre-commit-cache");
+    let target = project.join("target");
+    let env = [
+        ("PRE_COMMIT_HOME", cache.to_str().unwrap()),
+        ("CARGO_TARGET_DIR", target.to_str().unwrap()),
+    ];
+    let out = std::process::Command::new("pre-commit")
+        .args(["install", "--hook-type", "pre-commit"])
+        .current_dir(&s.work)
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A graduation without an entry, staged: the commit is refused and nothing is committed.
+    let head = git_in(&s.work, &["rev-parse", "HEAD"]);
+    s.kep(
+        "beta",
+        "v1.31",
+        &[("alpha", "v1.30"), ("beta", "v1.31")],
+        &["Beta answers."],
+        &[H1],
+    );
+    git_in(&s.work, &["add", "-A"]);
+    let out = git_out(&s.work, &["commit", "-q", "-m", "beta without history"], &env);
+    let all = both(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("error[implementation-history]"), "{all}");
+    assert_eq!(git_in(&s.work, &["rev-parse", "HEAD"]), head);
+
+    // The entry added and staged: the commit goes through.
+    s.kep(
+        "beta",
+        "v1.31",
+        &[("alpha", "v1.30"), ("beta", "v1.31")],
+        &["Beta answers."],
+        &[H1, "- beta in v1.31"],
+    );
+    git_in(&s.work, &["add", "-A"]);
+    let out = git_out(&s.work, &["commit", "-q", "-m", "beta"], &env);
+    assert!(out.status.success(), "{}", both(&out));
+}
+
 /// A command's stdout and stderr together.
 fn both(out: &std::process::Output) -> String {
     format!(

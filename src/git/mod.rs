@@ -5,6 +5,7 @@ pub mod changes;
 pub mod packs;
 pub mod quarantine;
 pub mod walk;
+pub mod worktree;
 
 use std::cell::Cell;
 use std::path::Path;
@@ -590,7 +591,7 @@ fn tree_files(
 }
 
 /// Adds the untracked `.md`, `.yaml` and `.yml` files below `workdir/root` to `out`.
-fn untracked_keps(
+pub(crate) fn untracked_keps(
     workdir: &Path,
     root: &str,
     tracked: &std::collections::HashSet<String>,

@@ -21,6 +21,8 @@ pub struct Layered {
     /// The repository's packs, read with their delta bases kept; gix reads the rest.
     packs: super::packs::Packs,
     trees: RefCell<Trees>,
+    /// Objects made in memory for a commit not made yet (`check --staged`), read first.
+    overlay: Option<super::worktree::Overlay>,
 }
 
 /// Trees read lately, by id: the rules look up the same few files (the template, the PRR
@@ -63,7 +65,14 @@ impl Layered {
             packs: super::packs::Packs::open(repo.objects.store_ref().path(), repo.object_hash(), budget),
             main,
             trees: RefCell::default(),
+            overlay: None,
         })
+    }
+
+    /// This source, with `overlay`'s objects read before the repository's.
+    pub fn with_overlay(mut self, overlay: super::worktree::Overlay) -> Layered {
+        self.overlay = Some(overlay);
+        self
     }
 }
 
@@ -79,6 +88,11 @@ impl Find for Layered {
                 size: header.size,
                 cap,
             }));
+        }
+        if let Some((kind, data)) = self.overlay.as_ref().and_then(|o| o.get(id)) {
+            buffer.clear();
+            buffer.extend_from_slice(data);
+            return Ok(Some(gix::objs::Data::new(buffer, *kind, id.kind())));
         }
         if let Some(tree) = self.trees.borrow().0.get(id) {
             buffer.clear();
@@ -106,6 +120,12 @@ impl Find for Layered {
 
 impl FindHeader for Layered {
     fn try_header(&self, id: &gix::oid) -> gix::Result<Option<gix::objs::Header>> {
+        if let Some((kind, data)) = self.overlay.as_ref().and_then(|o| o.get(id)) {
+            return Ok(Some(gix::objs::Header {
+                kind: *kind,
+                size: data.len() as u64,
+            }));
+        }
         match &self.quarantine {
             Some(q) if q.exists(id) => q.try_header(id),
             _ => match self.packs.header(id) {
