@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use common::{BRANCHES_KEP, Branches, branches, git_in};
 use serde_json::{Value, json};
@@ -667,50 +668,79 @@ fn install_action(runner: &Runner, version: &str) -> Outcome {
     )
 }
 
-/// A release `v<version>` in a directory laid out as release downloads are, holding this test's
-/// binary for x86-64 Linux; returns its `file://` base URL.
+/// What `dist/package.sh` packed from this test's binary: the archive's name and content, and the
+/// lines it wrote for `actions/install/checksums.txt`.
+struct Packed {
+    name: String,
+    bytes: Vec<u8>,
+    checksums: String,
+}
+
+/// The release archive `dist/package.sh` packs, once per test process, from this test's binary
+/// (`KEPGUARD_DIST_BIN`: no build), for `x86_64-unknown-linux-musl`: the target `install.sh`
+/// downloads on the emulated runner (Linux, X64).
+fn packed() -> &'static Packed {
+    static PACKED: OnceLock<Packed> = OnceLock::new();
+    PACKED.get_or_init(|| {
+        const TARGET: &str = "x86_64-unknown-linux-musl";
+        let out = tempfile::Builder::new()
+            .prefix("dist-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap();
+        let o = Command::new(Path::new(ROOT).join("dist/package.sh"))
+            .arg(TARGET)
+            .env("KEPGUARD_DIST_BIN", env!("CARGO_BIN_EXE_kepguard"))
+            .env("KEPGUARD_DIST_OUT", out.path())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "dist/package.sh: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // Named as install.sh asks for it, with a line for the archive and one for its binary.
+        let name = format!("kepguard-v{}-{TARGET}.tar.gz", env!("CARGO_PKG_VERSION"));
+        let checksums = std::fs::read_to_string(out.path().join("checksums.txt")).unwrap();
+        let names: Vec<_> = checksums
+            .lines()
+            .map(|line| {
+                let (sum, name) = line.split_once("  ").unwrap();
+                assert!(sum.len() == 64 && sum.bytes().all(|b| b.is_ascii_hexdigit()), "{line}");
+                name
+            })
+            .collect();
+        assert_eq!(names, [name.clone(), format!("{name}:kepguard")], "{checksums}");
+        let bytes = std::fs::read(out.path().join(&name)).unwrap();
+        Packed { name, bytes, checksums }
+    })
+}
+
+/// A release `v<version>` in a directory laid out as release downloads are, holding the archive
+/// `dist/package.sh` packs, and the checksums file that pins it (the archive's SHA-256 replaced by
+/// `checksum` when given); returns the release's `file://` base URL. The archive is published as
+/// `version` rather than Cargo.toml's: for the action's own version, install.sh would build the
+/// action's source instead of failing where the tests expect it to.
 fn publish_release(dir: &Path, version: &str, checksum: Option<&str>) -> String {
-    let archive = format!("kepguard-v{version}-x86_64-unknown-linux-musl.tar.gz");
+    let packed = packed();
+    let (ours, theirs) = (
+        format!("kepguard-v{}-", env!("CARGO_PKG_VERSION")),
+        format!("kepguard-v{version}-"),
+    );
+    let archive = packed.name.replacen(&ours, &theirs, 1);
     let release = dir.join(format!("v{version}"));
-    let staging = dir.join("staging");
     std::fs::create_dir_all(&release).unwrap();
-    std::fs::create_dir_all(&staging).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_kepguard"), staging.join("kepguard")).unwrap();
-    let status = Command::new("tar")
-        .args([
-            "-czf",
-            release.join(&archive).to_str().unwrap(),
-            "-C",
-            staging.to_str().unwrap(),
-            "kepguard",
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let sum = match checksum {
-        Some(sum) => sum.to_owned(),
-        None => {
-            let out = Command::new("sha256sum").arg(release.join(&archive)).output().unwrap();
-            String::from_utf8(out.stdout)
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    // What the action pins: the archive and the binary in it, in a checksums file the test names.
-    let binary = Command::new("sha256sum")
-        .arg(staging.join("kepguard"))
-        .output()
-        .unwrap();
-    let binary = String::from_utf8(binary.stdout).unwrap();
-    let binary = binary.split_whitespace().next().unwrap();
-    std::fs::write(
-        dir.join("checksums.txt"),
-        format!("{sum}  {archive}\n{binary}  {archive}:kepguard\n"),
-    )
-    .unwrap();
+    std::fs::write(release.join(&archive), &packed.bytes).unwrap();
+    let pins: String = packed
+        .checksums
+        .lines()
+        .map(|line| {
+            let (sum, name) = line.split_once("  ").unwrap();
+            let name = name.replacen(&ours, &theirs, 1);
+            let sum = checksum.filter(|_| name == archive).unwrap_or(sum);
+            format!("{sum}  {name}\n")
+        })
+        .collect();
+    std::fs::write(dir.join("checksums.txt"), pins).unwrap();
     format!("file://{}", dir.display())
 }
 
