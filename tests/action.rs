@@ -57,6 +57,8 @@ struct Runner {
     event_path: PathBuf,
     tool_cache: PathBuf,
     extra_env: Vec<(String, String)>,
+    /// `github.action_ref`: the tag or branch the workflow's `uses:` names ("" for a local path).
+    action_ref: String,
 }
 
 impl Runner {
@@ -73,7 +75,13 @@ impl Runner {
             event_path,
             tool_cache,
             extra_env: Vec::new(),
+            action_ref: String::new(),
         }
+    }
+
+    fn action_ref(mut self, reference: &str) -> Runner {
+        self.action_ref = reference.to_owned();
+        self
     }
 
     fn env(mut self, key: &str, value: &str) -> Runner {
@@ -115,6 +123,7 @@ impl Runner {
                 ("event_name".into(), self.event_name.clone()),
                 ("event_path".into(), self.event_path.display().to_string()),
                 ("action_repository".into(), "kepguard/kepguard".into()),
+                ("action_ref".into(), self.action_ref.clone()),
             ]),
             runner: BTreeMap::from([
                 ("os".into(), "Linux".into()),
@@ -750,6 +759,44 @@ fn release_runner(tmp: &Path, releases: &Path, url: &str) -> Runner {
     Runner::new(tmp, "push", json!({}))
         .env("KEPGUARD_RELEASES_URL", url)
         .env("KEPGUARD_CHECKSUMS", releases.join("checksums.txt").to_str().unwrap())
+}
+
+#[test]
+fn at_a_release_tag_the_action_installs_that_release_by_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let releases = tmp.path().join("releases");
+    let own = env!("CARGO_PKG_VERSION");
+    let url = publish_release(&releases, own, None);
+    let runner = release_runner(tmp.path(), &releases, &url).action_ref("v1");
+    let o = install_action(&runner, "");
+    assert_eq!(o.status, 0, "{o:#?}");
+    assert_eq!(
+        PathBuf::from(&o.outputs["path"]),
+        runner.tool_cache.join(format!("kepguard/v{own}/X64/bin/kepguard"))
+    );
+    assert!(o.stdout.contains("downloading"), "{}", o.stdout);
+
+    // At a branch, or at a tag whose release the action does not pin, the source is built: the
+    // cache key names the source's content, not a release.
+    let key = |reference: &str, checksums: &Path| {
+        let out = tmp.path().join(format!("key-{reference}"));
+        let status = Command::new("bash")
+            .arg(Path::new(ROOT).join("actions/install/install.sh"))
+            .arg("key")
+            .env("KEPGUARD_ACTION_REF", reference)
+            .env("KEPGUARD_CHECKSUMS", checksums)
+            .env("GITHUB_OUTPUT", &out)
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read_to_string(out).unwrap()
+    };
+    let pins = releases.join("checksums.txt");
+    assert!(key("v1", &pins).contains(&format!("-v{own}\n")), "{}", key("v1", &pins));
+    assert!(key("main", &pins).contains("-src-"), "{}", key("main", &pins));
+    assert!(key("v1", &tmp.path().join("none.txt")).contains("-src-"));
 }
 
 #[test]

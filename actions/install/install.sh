@@ -8,7 +8,8 @@
 #   install.sh key   write `key=` and `dir=` to $GITHUB_OUTPUT for the cache step: the install
 #                    directory and a key naming the version, or the source's content hash
 #
-# Environment: KEPGUARD_VERSION (empty: build from source), KEPGUARD_REPOSITORY (owner/name whose
+# Environment: KEPGUARD_VERSION (empty: the release matching the action's tag, KEPGUARD_ACTION_REF,
+# when it pins one, else build from source), KEPGUARD_REPOSITORY (owner/name whose
 # releases to download), KEPGUARD_RELEASES_URL (the download base, overriding the repository's;
 # https, or file for a local mirror), KEPGUARD_CHECKSUMS (the pinned checksums, by default the
 # action's own checksums.txt), RUNNER_TOOL_CACHE, RUNNER_TEMP, RUNNER_OS, RUNNER_ARCH, GITHUB_OUTPUT, GITHUB_PATH.
@@ -73,6 +74,22 @@ source_version() {
     sed -n 's/^version = "\(.*\)"$/\1/p' "$source_dir/Cargo.toml" | head -n1
 }
 
+# The SHA-256 this action pins for `name` (an archive, or `<archive>:kepguard` for the binary in
+# it); empty when it pins none.
+pinned() {
+    [ -f "$checksums" ] || return 0
+    awk -v name="$1" '$2 == name { print $1; exit }' "$checksums"
+}
+
+# Without a version, an action used at a release tag (`uses: kepguard/kepguard@v1`) installs the
+# release its own source is, the version in its Cargo.toml, when it pins that release's archive for
+# this runner; at any other ref (a branch, a commit) it builds the source it carries.
+if [ -z "$version" ] && [[ ${KEPGUARD_ACTION_REF:-} =~ ^v[0-9]+(\.[0-9]+)*$ ]] && triple=$(target); then
+    if [ -n "$(pinned "kepguard-v$(source_version)-$triple.tar.gz")" ]; then
+        version=$(source_version)
+    fi
+fi
+
 arch_name=${RUNNER_ARCH:-$(uname -m)}
 if [ -n "$version" ]; then
     build_id=v$version
@@ -89,13 +106,6 @@ if [ "${1:-}" = key ]; then
     } >>"$output"
     exit 0
 fi
-
-# The SHA-256 this action pins for `name` (an archive, or `<archive>:kepguard` for the binary in
-# it); empty when it pins none.
-pinned() {
-    [ -f "$checksums" ] || return 0
-    awk -v name="$1" '$2 == name { print $1; exit }' "$checksums"
-}
 
 download() {
     local triple archive base tmp expected actual binary
