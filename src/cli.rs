@@ -11,7 +11,7 @@ use crate::engine;
 // Re-exported: `one_line` lived here before it had a module of its own.
 pub use crate::error::one_line;
 use crate::event::{self, Plan};
-use crate::finding::{Report, Severity};
+use crate::finding::{Finding, Report, Severity};
 use crate::git::{Repo, walk};
 use crate::policy::Policy;
 use crate::report::{self, ColorChoice, Format};
@@ -47,6 +47,8 @@ pub enum Command {
     /// The Release Team's freeze checks for the KEPs targeting a release: tracked, at risk, or excepted.
     #[command(long_about = READINESS_ABOUT.as_str(), after_long_help = READINESS_CRITERIA.as_str())]
     Readiness(ReadinessArgs),
+    /// Apply the fixes rules offer (Implementation History entries, PRR approval skeletons, the `v` of milestones) to the work tree, and show them as a diff.
+    Fix(FixArgs),
     /// Print a shell completion script: `kepguard completions bash > /etc/bash_completion.d/kepguard`.
     Completions {
         #[arg(value_enum)]
@@ -323,6 +325,20 @@ pub enum ReadinessFailOn {
 }
 
 #[derive(Args)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// The base revision the work tree's change is judged against [default: origin/HEAD, else origin/main, else origin/master].
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Show the diff only; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Args)]
 pub struct DemoArgs {
     /// Keep the demo repository at DIR (must not exist yet) to try `check` and `audit` on it.
     #[arg(long, value_name = "DIR")]
@@ -342,6 +358,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { path, force } => init(&path, force),
         Command::Validate(args) => validate(args),
         Command::Readiness(args) => readiness(args),
+        Command::Fix(args) => fix(args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "kepguard", &mut std::io::stdout());
@@ -367,6 +384,89 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn fix(args: FixArgs) -> Result<ExitCode> {
+    use crate::finding::Severity;
+    let repo = Repo::open(&args.repo.repo)?;
+    let Some(workdir) = repo.repo.workdir().map(std::path::Path::to_path_buf) else {
+        bail!(
+            "fix writes to a work tree; {} is a bare repository",
+            args.repo.repo.display()
+        );
+    };
+    let (merge_base, head) = match repo.head_is_unborn() {
+        true => (None, None),
+        false => {
+            let head = repo.resolve("HEAD")?;
+            let base = match &args.base {
+                Some(rev) => repo.resolve(rev)?,
+                None => repo.default_base()?.1,
+            };
+            match repo.objects().merge_base(base, head).map_err(|e| shallow(&repo, e))? {
+                Some(m) => (Some(m), Some(head)),
+                None => bail!("HEAD shares no history with the base {base}"),
+            }
+        }
+    };
+    let policy = policy_at(repo.objects(), merge_base, None)?;
+    let before = crate::fix::findings(&repo, &policy, merge_base, head)?;
+    // The change and the tree can report the same problem: one fix each.
+    let mut fixable: Vec<&Finding> = Vec::new();
+    for f in before
+        .findings
+        .iter()
+        .filter(|f| f.fix.is_some() && f.severity != Severity::Note)
+    {
+        if !fixable.iter().any(|g| g.fix == f.fix) {
+            fixable.push(f);
+        }
+    }
+    let fixes: Vec<&crate::finding::Fix> = fixable.iter().filter_map(|f| f.fix.as_ref()).collect();
+    let changes = crate::fix::apply(&workdir, &fixes)?;
+    let mut out = std::io::stdout().lock();
+    for (path, (old, new)) in &changes {
+        write!(out, "{}", crate::fix::diff(path, old.as_deref(), new))?;
+    }
+    if args.dry_run {
+        writeln!(
+            out,
+            "kepguard fix: {} {} would change {} (--dry-run: nothing written)",
+            fixable.len(),
+            if fixable.len() == 1 { "fix" } else { "fixes" },
+            crate::finding::plural(changes.len(), "file")
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::fix::write(&workdir, &changes)?;
+    // Re-checked as written: what a fix meant to resolve and did not is said.
+    let after = crate::fix::findings(&repo, &policy, merge_base, head)?;
+    let unfixed: Vec<&&Finding> = fixable.iter().filter(|f| crate::fix::still_there(f, &after)).collect();
+    for f in &unfixed {
+        writeln!(out, "kepguard fix: not fixed: {}", report::human::clean(&f.title))?;
+    }
+    let mut remaining: Vec<Finding> = Vec::new();
+    for f in after.findings.iter().filter(|f| f.severity == Severity::Error) {
+        let same = |g: &Finding| (g.rule, &g.kep, &g.title, &g.location) == (f.rule, &f.kep, &f.title, &f.location);
+        if !remaining.iter().any(same) {
+            remaining.push(f.clone());
+        }
+    }
+    if !remaining.is_empty() {
+        report::human::render_findings(&remaining, args.color.enabled(), &mut out)?;
+    }
+    writeln!(
+        out,
+        "kepguard fix: fixed {} of {} in {}; {} left",
+        fixable.len() - unfixed.len(),
+        crate::finding::plural(fixable.len(), "fixable finding"),
+        crate::finding::plural(changes.len(), "file"),
+        crate::finding::plural(remaining.len(), "error")
+    )?;
+    Ok(match remaining.is_empty() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::from(1),
+    })
 }
 
 fn readiness(args: ReadinessArgs) -> Result<ExitCode> {

@@ -164,6 +164,7 @@ fn policy_finding(
             _ => format!("the change edits the policy file {file}"),
         },
         help: "it applies to later changes: review it as a change to what the gate blocks".into(),
+        fix: None,
         notes: Vec::new(),
     };
     if new.is_some()
@@ -206,8 +207,25 @@ pub fn validate<S>(store: &S, policy: &Policy, commit: ObjectId, paths: &[String
 where
     S: gix::objs::Find + Clone + Send,
 {
+    let tree = Objects(store).commit_tree(&commit)?;
+    validate_tree(store, policy, commit, tree, paths)
+}
+
+/// [`validate`] of `tree`, which need not be a commit's (`kepguard fix` judges the work tree's),
+/// findings reported against `commit`.
+pub fn validate_tree<S>(
+    store: &S,
+    policy: &Policy,
+    commit: ObjectId,
+    tree: ObjectId,
+    paths: &[String],
+) -> Result<Report>
+where
+    S: gix::objs::Find + Clone + Send,
+{
     let objects = Objects(store);
-    let (tree, keps) = keps_at(store, policy, commit)?;
+    // Against the empty tree every KEP is new: one walk of the KEP root finds them all.
+    let keps = changed_keps(objects, &policy.layout, None, tree, &mut DiffState::default())?;
     let covers = |p: &str, kep: &str| {
         let p = p.trim_end_matches('/');
         kep == p || kep.starts_with(&format!("{p}/")) || p.starts_with(&format!("{kep}/"))

@@ -45,6 +45,29 @@ pub struct Finding {
     /// How to fix it.
     pub help: String,
     pub notes: Vec<String>,
+    /// An edit of the work tree that resolves the finding, applied by `kepguard fix`.
+    pub fix: Option<Fix>,
+}
+
+/// An edit a rule offers for its finding: safe, local, and re-checked after `kepguard fix` writes
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    /// The repository-relative file it edits.
+    pub path: String,
+    pub edit: Edit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Insert `text` (whole lines) after 1-based line `after` (0: at the top).
+    Insert { after: usize, text: String },
+    /// Append `text` at the end of the file, after a blank line.
+    Append { text: String },
+    /// On 1-based line `line`, replace the first `from` after its first `:` with `to`.
+    Replace { line: usize, from: String, to: String },
+    /// Create the file, which must not exist, with `text`.
+    Create { text: String },
 }
 
 impl Finding {

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod finding;
+pub mod fix;
 pub mod git;
 pub mod hook;
 pub mod kep;

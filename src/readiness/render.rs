@@ -132,6 +132,7 @@ fn as_findings(r: &Readiness, k: &KepReadiness) -> Vec<Finding> {
                 },
                 title: format!("{}: {}", name(k), bare(k, title)),
                 help: help.clone(),
+                fix: None,
                 notes: k
                     .exception
                     .iter()

@@ -89,6 +89,7 @@ mod tests {
             },
             title: title.into(),
             help: "fix it".into(),
+            fix: None,
             notes: vec![],
         }
     }

@@ -133,6 +133,7 @@ mod tests {
             },
             title: "KEP-1: stage goes backwards, beta -> alpha".into(),
             help: "keep beta".into(),
+            fix: None,
             notes: vec![],
         }
     }

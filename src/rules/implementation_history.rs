@@ -82,15 +82,19 @@ impl Rule for ImplementationHistory {
         let entry = suggested_entry(new_meta, &transitions);
         let finding = match section_update(cx.diff, old, new, SECTION)? {
             SectionUpdate::Gained => return Ok(()),
-            SectionUpdate::Unchanged(at) => cx.finding(
-                &INFO,
-                at,
-                format!(
-                    "{}: {what}, but the Implementation History gained no entry",
-                    cx.kep_name()
-                ),
-                format!("add a line under this heading, outside any <!-- comment -->, such as `{entry}`"),
-            ),
+            SectionUpdate::Unchanged(at) => {
+                let mut finding = cx.finding(
+                    &INFO,
+                    at,
+                    format!(
+                        "{}: {what}, but the Implementation History gained no entry",
+                        cx.kep_name()
+                    ),
+                    format!("add a line under this heading, outside any <!-- comment -->, such as `{entry}`"),
+                );
+                finding.fix = entry_fix(new, &entry)?;
+                finding
+            }
             SectionUpdate::Missing => match hidden_section(new, SECTION)? {
                 Some((at, fence)) => cx.finding(
                     &INFO,
@@ -104,7 +108,7 @@ impl Rule for ImplementationHistory {
                 ),
                 None => {
                     let key: Vec<&str> = first_key.split('.').collect();
-                    cx.finding(
+                    let mut finding = cx.finding(
                         &INFO,
                         metadata_location(new, Some(new_meta), &key),
                         format!(
@@ -115,13 +119,53 @@ impl Rule for ImplementationHistory {
                             "add `## {SECTION}` to {} with an entry such as `{entry}`",
                             new.kep.readme_path()
                         ),
-                    )
+                    );
+                    // A legacy KEP's README is its metadata file: appended to all the same.
+                    if new.readme()?.is_some() {
+                        finding.fix = Some(crate::finding::Fix {
+                            path: new.kep.readme_path(),
+                            edit: crate::finding::Edit::Append {
+                                text: format!("## {SECTION}\n\n{entry}\n"),
+                            },
+                        });
+                    }
+                    finding
                 }
             },
         };
         out.push(finding);
         Ok(())
     }
+}
+
+/// `entry` added after the last non-blank line of the README's Implementation History section
+/// (after its heading when the section is empty).
+fn entry_fix(new: &crate::kep::Snapshot<'_>, entry: &str) -> Result<Option<crate::finding::Fix>> {
+    let Some(readme) = new.readme()? else { return Ok(None) };
+    let Some(section) = readme.section(SECTION) else {
+        return Ok(None);
+    };
+    let heading = section.heading.line;
+    let last = section
+        .body
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .last();
+    let edit = match last {
+        Some((i, _)) => crate::finding::Edit::Insert {
+            after: heading + 1 + i,
+            text: format!("{entry}\n"),
+        },
+        None => crate::finding::Edit::Insert {
+            after: heading,
+            text: format!("\n{entry}\n"),
+        },
+    };
+    Ok(Some(crate::finding::Fix {
+        path: new.kep.readme_path(),
+        edit,
+    }))
 }
 
 /// An Implementation History line describing the change.

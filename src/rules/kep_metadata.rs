@@ -78,6 +78,8 @@ const MILESTONE_KEYS: &[&str] = &["alpha", "beta", "stable", "deprecated", "disa
 struct Problem {
     /// Identifies the problem across the two sides of a change.
     code: String,
+    /// The value on the key's line to replace, and its replacement, where that fixes it.
+    replace: Option<(String, String)>,
     /// The key path the finding points at.
     key: Vec<String>,
     /// The line, where known better than by the key.
@@ -203,7 +205,19 @@ impl KepMetadata {
                 at.snippet = meta.line_text(line).map(str::to_owned);
                 at.line = Some(line);
             }
+            let fix = match (&p.replace, at.line) {
+                (Some((from, to)), Some(line)) => Some(crate::finding::Fix {
+                    path: at.path.clone(),
+                    edit: crate::finding::Edit::Replace {
+                        line,
+                        from: from.clone(),
+                        to: to.clone(),
+                    },
+                }),
+                _ => None,
+            };
             let mut finding = cx.finding(&INFO, at, p.title, p.help);
+            finding.fix = fix;
             if p.kind == Kepval && p.code.starts_with("kepval") {
                 finding.notes.push(kepval::REJECTS_TOO.into());
             }
@@ -331,9 +345,11 @@ fn alias_groups(text: &str) -> Vec<String> {
 fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope, kepval: bool) -> Vec<Problem> {
     let rejected = kepval_problems(meta, kepval);
     let mut out = Vec::new();
+    let mut replacements: Vec<(String, (String, String))> = Vec::new();
     let mut push = |code: String, key: &[&str], title: String, help: String, kind: Kind| {
         out.push(Problem {
             code,
+            replace: None,
             key: key.iter().map(|k| (*k).to_owned()).collect(),
             line: None,
             title,
@@ -504,6 +520,7 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope, kepva
                     format!("write `v{value}`"),
                     Advisory,
                 );
+                replacements.push((format!("milestone-v:{shown}"), (value.clone(), format!("v{value}"))));
             }
             continue;
         }
@@ -517,6 +534,12 @@ fn problems(meta: &Metadata, kep: &KepPath, groups: &Groups, scope: Scope, kepva
             },
             Strict,
         );
+    }
+    for p in &mut out {
+        p.replace = replacements
+            .iter()
+            .find(|(code, _)| *code == p.code)
+            .map(|(_, r)| r.clone());
     }
     // One finding per key: kepval's says it already.
     out.retain(|p| !rejected.iter().any(|r| !r.key.is_empty() && r.key == p.key));
@@ -604,6 +627,7 @@ fn kepval_problems(meta: &Metadata, artefacts: bool) -> Vec<Problem> {
         .map(|k| k.split('.').map(str::to_owned).collect())
         .unwrap_or_default();
     vec![Problem {
+        replace: None,
         code,
         key,
         line: if misread.is_some() { misread } else { rejection.line },

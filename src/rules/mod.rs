@@ -179,6 +179,7 @@ impl TreeContext<'_> {
             },
             title,
             help,
+            fix: None,
             notes: Vec::new(),
         }
     }
@@ -204,6 +205,7 @@ impl Context<'_> {
             location,
             title,
             help,
+            fix: None,
             notes: Vec::new(),
         }
     }

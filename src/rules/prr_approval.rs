@@ -245,6 +245,14 @@ impl PrrApproval {
                     "kepval looks for the file by `owning-sig` and `kep-number` exactly as written: write them plainly"
                         .into(),
                 );
+            } else if let Some(stage) = meta.stage().valid() {
+                // A skeleton for the PRR approver to sign: the approver is theirs to write.
+                finding.fix = Some(crate::finding::Fix {
+                    path: path.clone(),
+                    edit: crate::finding::Edit::Create {
+                        text: format!("kep-number: {number}\n{stage}:\n  approver: \"\"\n"),
+                    },
+                });
             }
             out.push(finding);
             return Ok(());
