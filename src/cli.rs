@@ -410,6 +410,9 @@ fn fix(args: FixArgs) -> Result<ExitCode> {
         }
     };
     let policy = policy_at(repo.objects(), merge_base, None)?;
+    if !args.dry_run {
+        return fix_until_settled(&repo, &workdir, &policy, merge_base, head, args.color.enabled());
+    }
     let before = crate::fix::findings(&repo, &policy, merge_base, head)?;
     // The change and the tree can report the same problem: one fix each.
     let mut fixable: Vec<&Finding> = Vec::new();
@@ -428,39 +431,92 @@ fn fix(args: FixArgs) -> Result<ExitCode> {
     for (path, (old, new)) in &changes {
         write!(out, "{}", crate::fix::diff(path, old.as_deref(), new))?;
     }
-    if args.dry_run {
-        writeln!(
-            out,
-            "kepguard fix: {} {} would change {} (--dry-run: nothing written)",
-            fixable.len(),
-            if fixable.len() == 1 { "fix" } else { "fixes" },
-            crate::finding::plural(changes.len(), "file")
-        )?;
-        return Ok(ExitCode::SUCCESS);
+    writeln!(
+        out,
+        "kepguard fix: {} {} would change {} (--dry-run: nothing written)",
+        fixable.len(),
+        if fixable.len() == 1 { "fix" } else { "fixes" },
+        crate::finding::plural(changes.len(), "file")
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Applies fixes and checks again until no fix changes anything (a fix can make room for the next,
+/// as the next missing heading after one restored); each pass's diff is shown.
+fn fix_until_settled(
+    repo: &Repo,
+    workdir: &std::path::Path,
+    policy: &Policy,
+    merge_base: Option<gix::ObjectId>,
+    head: Option<gix::ObjectId>,
+    color: bool,
+) -> Result<ExitCode> {
+    use crate::finding::Severity;
+    const PASSES: usize = 20;
+    let mut out = std::io::stdout().lock();
+    let (mut applied, mut files, mut unfixed) = (0, std::collections::BTreeSet::new(), Vec::new());
+    let mut report = crate::fix::findings(repo, policy, merge_base, head)?;
+    // A finding is fixed once: a fix that did not resolve it is reported, not written again.
+    let mut attempted = std::collections::HashSet::new();
+    // Where a fix left its finding in place, the rule's other findings for that KEP (the change's
+    // and the tree's say the same) are not tried again.
+    let mut stuck: std::collections::HashSet<(&'static str, String)> = std::collections::HashSet::new();
+    for _ in 0..PASSES {
+        let mut fixable: Vec<Finding> = Vec::new();
+        for f in report
+            .findings
+            .iter()
+            .filter(|f| f.fix.is_some() && f.severity != Severity::Note)
+        {
+            if !fixable.iter().any(|g| g.fix == f.fix)
+                && !stuck.contains(&(f.rule, f.kep.clone()))
+                && attempted.insert((f.rule, f.kep.clone(), f.title.clone()))
+            {
+                fixable.push(f.clone());
+            }
+        }
+        let fixes: Vec<&crate::finding::Fix> = fixable.iter().filter_map(|f| f.fix.as_ref()).collect();
+        let changes = crate::fix::apply(workdir, &fixes)?;
+        if changes.is_empty() {
+            break;
+        }
+        for (path, (old, new)) in &changes {
+            write!(out, "{}", crate::fix::diff(path, old.as_deref(), new))?;
+            files.insert(path.clone());
+        }
+        crate::fix::write(workdir, &changes)?;
+        // Re-checked as written: what a fix meant to resolve and did not is said.
+        let after = crate::fix::findings(repo, policy, merge_base, head)?;
+        for f in &fixable {
+            if crate::fix::still_there(f, &after) {
+                stuck.insert((f.rule, f.kep.clone()));
+                if !unfixed.contains(&f.title) {
+                    unfixed.push(f.title.clone());
+                }
+            } else {
+                applied += 1;
+            }
+        }
+        report = after;
     }
-    crate::fix::write(&workdir, &changes)?;
-    // Re-checked as written: what a fix meant to resolve and did not is said.
-    let after = crate::fix::findings(&repo, &policy, merge_base, head)?;
-    let unfixed: Vec<&&Finding> = fixable.iter().filter(|f| crate::fix::still_there(f, &after)).collect();
-    for f in &unfixed {
-        writeln!(out, "kepguard fix: not fixed: {}", report::human::clean(&f.title))?;
+    for title in &unfixed {
+        writeln!(out, "kepguard fix: not fixed: {}", report::human::clean(title))?;
     }
     let mut remaining: Vec<Finding> = Vec::new();
-    for f in after.findings.iter().filter(|f| f.severity == Severity::Error) {
+    for f in report.findings.iter().filter(|f| f.severity == Severity::Error) {
         let same = |g: &Finding| (g.rule, &g.kep, &g.title, &g.location) == (f.rule, &f.kep, &f.title, &f.location);
         if !remaining.iter().any(same) {
             remaining.push(f.clone());
         }
     }
     if !remaining.is_empty() {
-        report::human::render_findings(&remaining, args.color.enabled(), &mut out)?;
+        report::human::render_findings(&remaining, color, &mut out)?;
     }
     writeln!(
         out,
-        "kepguard fix: fixed {} of {} in {}; {} left",
-        fixable.len() - unfixed.len(),
-        crate::finding::plural(fixable.len(), "fixable finding"),
-        crate::finding::plural(changes.len(), "file"),
+        "kepguard fix: {applied} fix{} applied in {}; {} left",
+        if applied == 1 { "" } else { "es" },
+        crate::finding::plural(files.len(), "file"),
         crate::finding::plural(remaining.len(), "error")
     )?;
     Ok(match remaining.is_empty() {

@@ -95,7 +95,7 @@ fn fixes_are_written_to_the_work_tree_only_and_re_checked() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("names no approver for stage beta"), "{text}");
     assert!(
-        text.ends_with("kepguard fix: fixed 4 of 4 fixable findings in 3 files; 1 error left\n"),
+        text.ends_with("kepguard fix: 4 fixes applied in 3 files; 1 error left\n"),
         "{text}"
     );
     assert_eq!(git_dir(&r), git_before, "nothing written to .git");
@@ -119,10 +119,7 @@ fn fixes_are_written_to_the_work_tree_only_and_re_checked() {
     let out = r.kepguard(&["fix", "--base", "HEAD"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_eq!(
-        text,
-        "kepguard fix: fixed 0 of 0 fixable findings in 0 files; 0 errors left\n"
-    );
+    assert_eq!(text, "kepguard fix: 0 fixes applied in 0 files; 0 errors left\n");
     let out = r.kepguard(&["check", "--base", "HEAD", "--worktree"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 }
@@ -148,4 +145,82 @@ fn a_bare_repository_has_no_work_tree_to_fix() {
     let out = common::kepguard_in(&bare, &["fix", "--base", "HEAD"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("fix writes to a work tree"));
+}
+
+#[test]
+fn missing_template_headings_come_back_with_the_templates_guidance() {
+    let r = Repo::new();
+    r.kepval_ready();
+    r.write(
+        "keps/NNNN-kep-template/README.md",
+        "# KEP-NNNN: Title\n\n## Summary\n\n<!--\nOne paragraph.\n-->\n\n## Motivation\n\n<!--\nWhy.\n-->\n\n### Goals\n\n\
+         ## Proposal\n\n## Implementation History\n\n## Drawbacks\n\n<!--\nWhy not.\n-->\n",
+    );
+    let md = "# KEP-1234: Frob\n\n## Summary\n\nS.\n\n## Motivation\n\nM.\n\n### Goals\n\nG.\n\n## Proposal\n\nP.\n\n\
+              ## Implementation History\n\n- v1.20: alpha\n\n## Drawbacks\n\nNone.\n";
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "implementable", "alpha", "v1.20", &[("alpha", "v1.20")]),
+        md,
+    );
+    r.commit("alpha");
+    // The change drops Motivation (with Goals) and Drawbacks.
+    let cut = md
+        .replace("## Motivation\n\nM.\n\n### Goals\n\nG.\n\n", "")
+        .replace("## Drawbacks\n\nNone.\n", "");
+    r.write(&format!("{KEP}/README.md"), &cut);
+    let out = r.kepguard(&["fix", "--base", "HEAD", "--color", "never"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let fixed = std::fs::read_to_string(r.dir.join(format!("{KEP}/README.md"))).unwrap();
+    let order: Vec<&str> = fixed.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(
+        order,
+        [
+            "# KEP-1234: Frob",
+            "## Summary",
+            "## Motivation",
+            "### Goals",
+            "## Proposal",
+            "## Implementation History",
+            "## Drawbacks"
+        ],
+        "{fixed}"
+    );
+    assert!(fixed.contains("## Motivation\n\n<!--\nWhy.\n-->\n"), "{fixed}");
+    assert!(fixed.contains("## Drawbacks\n\n<!--\nWhy not.\n-->\n"), "{fixed}");
+    let out = r.kepguard(&["check", "--base", "HEAD", "--worktree"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn a_fix_that_does_not_resolve_its_finding_is_named_and_written_once() {
+    let r = Repo::new();
+    r.kepval_ready();
+    r.write(
+        "keps/NNNN-kep-template/README.md",
+        "# KEP-NNNN: Title\n\n## Summary\n\n## Drawbacks\n\n<!--\nWhy not.\n-->\n",
+    );
+    let md = "# KEP-1234: Frob\n\n## Summary\n\nS.\n\n## Drawbacks\n\nNone.\n";
+    r.kep(
+        KEP,
+        &kep_yaml("1234", "implementable", "alpha", "v1.20", &[("alpha", "v1.20")]),
+        md,
+    );
+    r.commit("alpha");
+    // Drawbacks dropped, and a code fence left open where it would go back: restored inside the
+    // fence, the heading is no heading.
+    r.write(
+        &format!("{KEP}/README.md"),
+        "# KEP-1234: Frob\n\n## Summary\n\nS.\n\n```\nopen fence\n",
+    );
+    let out = r.kepguard(&["fix", "--base", "HEAD", "--color", "never"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("kepguard fix: not fixed: KEP-1234: the change removes required template heading `## Drawbacks`"),
+        "{text}"
+    );
+    let fixed = std::fs::read_to_string(r.dir.join(format!("{KEP}/README.md"))).unwrap();
+    assert_eq!(fixed.matches("## Drawbacks").count(), 1, "{fixed}");
 }

@@ -183,6 +183,7 @@ impl Rule for TemplateSections {
                 cx.policy.template
             ),
         );
+        finding.fix = heading_fix(&required, first, anchor, readme, &template, &new.kep.readme_path());
         let all: Vec<&str> = lacking.iter().map(|r| r.shown.as_str()).collect();
         finding.notes.push(format!("missing: {}", all.join(" | ")));
         if let Some((path, _)) = &converted {
@@ -199,6 +200,61 @@ impl Rule for TemplateSections {
         out.push(finding);
         Ok(())
     }
+}
+
+/// The first missing heading `first`, with the template's guidance under it (its text up to its
+/// first subheading, usually a comment), inserted where the template puts it: after the section of
+/// `anchor` (the README heading of the last required heading before it), before the first later
+/// required heading or the end of the enclosing chapter. The KEP's own `#` title is not guessed.
+fn heading_fix(
+    required: &[Required],
+    first: &Required,
+    anchor: Option<usize>,
+    readme: &Readme,
+    template: &str,
+    path: &str,
+) -> Option<crate::finding::Fix> {
+    let level = first.shown.bytes().take_while(|b| *b == b'#').count() as u8;
+    if level <= 1 {
+        return None;
+    }
+    let later: Vec<&Required> = required.iter().skip_while(|r| r.key != first.key).skip(1).collect();
+    let heads = readme.headings();
+    let start = anchor.map_or(0, |i| i + 1);
+    let stop = heads[start.min(heads.len())..]
+        .iter()
+        .position(|h| h.level < level || (h.level <= level && later.iter().any(|r| r.matches(&normalise(&h.title)))))
+        .map(|j| start + j);
+    let after = match stop {
+        Some(j) => heads[j].line.saturating_sub(1),
+        None => readme.text().lines().count(),
+    };
+    let parsed = Readme::parse(template.to_owned(), 0);
+    let title = first.shown.trim_start_matches('#').trim();
+    let guidance = parsed
+        .section(title)
+        .map(|s| {
+            let body = s.body;
+            let end = body
+                .lines()
+                .scan(0, |at, l| {
+                    let here = *at;
+                    *at += l.len() + 1;
+                    Some((here, l))
+                })
+                .find(|(_, l)| l.starts_with('#'))
+                .map_or(body.len(), |(i, _)| i);
+            body[..end.min(body.len())].trim().to_owned()
+        })
+        .unwrap_or_default();
+    let text = match guidance.is_empty() {
+        true => format!("\n{}\n", first.shown),
+        false => format!("\n{}\n\n{guidance}\n", first.shown),
+    };
+    Some(crate::finding::Fix {
+        path: path.to_owned(),
+        edit: crate::finding::Edit::Insert { after, text },
+    })
 }
 
 /// The required headings of `template`, parsed once per template text: all but those marked
