@@ -229,7 +229,11 @@ fn heading_fix(
         Some(j) => heads[j].line.saturating_sub(1),
         None => readme.text().lines().count(),
     };
-    let parsed = Readme::parse(template.to_owned(), 0);
+    // Parsed once per template text: an audit offers this fix for every README it finds lacking.
+    thread_local! {
+        static PARSED: RefCell<crate::memo::ByText<Rc<Readme>>> = const { RefCell::new(crate::memo::ByText::new()) };
+    }
+    let parsed = crate::memo::by_text(&PARSED, template, |t| Rc::new(Readme::parse(t.to_owned(), 0)));
     let title = first.shown.trim_start_matches('#').trim();
     let guidance = parsed
         .section(title)
