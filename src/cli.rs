@@ -47,7 +47,7 @@ pub enum Command {
     /// The Release Team's freeze checks for the KEPs targeting a release: tracked, at risk, or excepted.
     #[command(long_about = READINESS_ABOUT.as_str(), after_long_help = READINESS_CRITERIA.as_str())]
     Readiness(ReadinessArgs),
-    /// Apply the fixes rules offer (Implementation History entries, PRR approval skeletons, the `v` of milestones) to the work tree, and show them as a diff.
+    /// Apply the fixes rules offer (Implementation History entries, template headings, PRR approval skeletons, the `v` of milestones) to the work tree, and show them as a diff.
     Fix(FixArgs),
     /// Print a shell completion script: `kepguard completions bash > /etc/bash_completion.d/kepguard`.
     Completions {
