@@ -387,7 +387,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn fix(args: FixArgs) -> Result<ExitCode> {
-    use crate::finding::Severity;
     let repo = Repo::open(&args.repo.repo)?;
     let Some(workdir) = repo.repo.workdir().map(std::path::Path::to_path_buf) else {
         bail!(
@@ -395,36 +394,13 @@ fn fix(args: FixArgs) -> Result<ExitCode> {
             args.repo.repo.display()
         );
     };
-    let (merge_base, head) = match repo.head_is_unborn() {
-        true => (None, None),
-        false => {
-            let head = repo.resolve("HEAD")?;
-            let base = match &args.base {
-                Some(rev) => repo.resolve(rev)?,
-                None => repo.default_base()?.1,
-            };
-            match repo.objects().merge_base(base, head).map_err(|e| shallow(&repo, e))? {
-                Some(m) => (Some(m), Some(head)),
-                None => bail!("HEAD shares no history with the base {base}"),
-            }
-        }
-    };
+    let (merge_base, head) = uncommitted_range(&repo, args.base.as_deref())?;
     let policy = policy_at(repo.objects(), merge_base, None)?;
     if !args.dry_run {
         return fix_until_settled(&repo, &workdir, &policy, merge_base, head, args.color.enabled());
     }
     let before = crate::fix::findings(&repo, &policy, merge_base, head)?;
-    // The change and the tree can report the same problem: one fix each.
-    let mut fixable: Vec<&Finding> = Vec::new();
-    for f in before
-        .findings
-        .iter()
-        .filter(|f| f.fix.is_some() && f.severity != Severity::Note)
-    {
-        if !fixable.iter().any(|g| g.fix == f.fix) {
-            fixable.push(f);
-        }
-    }
+    let fixable = crate::fix::fixable(&before, |_| true);
     let fixes: Vec<&crate::finding::Fix> = fixable.iter().filter_map(|f| f.fix.as_ref()).collect();
     let changes = crate::fix::apply(&workdir, &fixes)?;
     let mut out = std::io::stdout().lock();
@@ -462,19 +438,9 @@ fn fix_until_settled(
     // and the tree's say the same) are not tried again.
     let mut stuck: std::collections::HashSet<(&'static str, String)> = std::collections::HashSet::new();
     for _ in 0..PASSES {
-        let mut fixable: Vec<Finding> = Vec::new();
-        for f in report
-            .findings
-            .iter()
-            .filter(|f| f.fix.is_some() && f.severity != Severity::Note)
-        {
-            if !fixable.iter().any(|g| g.fix == f.fix)
-                && !stuck.contains(&(f.rule, f.kep.clone()))
-                && attempted.insert((f.rule, f.kep.clone(), f.title.clone()))
-            {
-                fixable.push(f.clone());
-            }
-        }
+        let fixable = crate::fix::fixable(&report, |f| {
+            !stuck.contains(&(f.rule, f.kep.clone())) && attempted.insert((f.rule, f.kep.clone(), f.title.clone()))
+        });
         let fixes: Vec<&crate::finding::Fix> = fixable.iter().filter_map(|f| f.fix.as_ref()).collect();
         let changes = crate::fix::apply(workdir, &fixes)?;
         if changes.is_empty() {
@@ -776,18 +742,14 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         let mut report = check_github_event(&repo, &args, &only)?;
         return emit_with_baseline(&mut report, &args.output, false);
     }
-    // The first commit of a repository: everything it would hold is new.
-    if (args.worktree || args.staged) && repo.head_is_unborn() {
-        return check_uncommitted(&repo, &args, None, &only);
+    if args.worktree || args.staged {
+        return check_uncommitted(&repo, &args, &only);
     }
     let base = match &args.base {
         Some(rev) => repo.resolve(rev)?,
         None => repo.default_base()?.1,
     };
     let head = repo.resolve(args.head.as_deref().unwrap_or("HEAD"))?;
-    if args.worktree || args.staged {
-        return check_uncommitted(&repo, &args, Some((base, head)), &only);
-    }
     let objects = repo.objects();
     // The merge-base's policy, as the engine reads it; without a merge-base the engine says so.
     let merge_base = objects.merge_base(base, head).map_err(|e| shallow(&repo, e))?;
@@ -808,14 +770,8 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
 /// Says on stderr, in one line, that edits under the KEP root not yet committed were not checked:
 /// `check` reads commits, and a clean result must not read as a verdict on them.
 /// `check --staged` and `check --worktree`: the tree the index or the work tree would commit,
-/// made in memory, against merge-base(base, HEAD) (`range`; `None` before the first commit, against
-/// nothing); findings name HEAD's commit.
-fn check_uncommitted(
-    repo: &Repo,
-    args: &CheckArgs,
-    range: Option<(gix::ObjectId, gix::ObjectId)>,
-    only: &[&'static str],
-) -> Result<ExitCode> {
+/// made in memory, against merge-base(base, HEAD); findings name HEAD's commit.
+fn check_uncommitted(repo: &Repo, args: &CheckArgs, only: &[&'static str]) -> Result<ExitCode> {
     use crate::git::worktree::{self, Source};
     let flag = if args.staged { "--staged" } else { "--worktree" };
     if repo.repo.workdir().is_none() {
@@ -824,28 +780,35 @@ fn check_uncommitted(
             args.repo.repo.display()
         );
     }
-    let objects = repo.objects();
-    let hash = repo.repo.object_hash();
-    let (merge_base, head) = match range {
-        Some((base, head)) => match objects.merge_base(base, head).map_err(|e| shallow(repo, e))? {
-            Some(merge_base) => (Some(merge_base), head),
-            None => bail!("HEAD shares no history with the base {base}"),
-        },
-        None => (None, gix::ObjectId::null(hash)),
-    };
-    let policy = restricted_at(objects, merge_base, &args.rules, only)?;
+    let (merge_base, head) = uncommitted_range(repo, args.base.as_deref())?;
+    let policy = restricted_at(repo.objects(), merge_base, &args.rules, only)?;
     let source = if args.staged { Source::Index } else { Source::WorkTree };
-    let head_tree = range.map(|_| objects.commit_tree(&head)).transpose()?;
-    let (tree, overlay) = worktree::tree(repo, head_tree, &policy.layout.root, source)?;
-    let store = repo.store.clone().with_overlay(overlay);
-    let mut report = Report::default();
+    let (store, tree) = worktree::commit_to_be(repo, head, &policy.layout.root, source)?;
     let old = merge_base
         .map(|m| crate::git::Objects(&store).commit_tree(&m))
         .transpose()?;
-    let new = tree.unwrap_or_else(|| gix::ObjectId::empty_tree(hash));
-    engine::check_trees(&store, &policy, head, old, new, &mut report)?;
+    let commit = head.unwrap_or_else(|| gix::ObjectId::null(repo.repo.object_hash()));
+    let mut report = Report::default();
+    engine::check_trees(&store, &policy, commit, old, tree, &mut report)?;
     report.policy = Some(policy.origin.clone());
     emit_with_baseline(&mut report, &args.output, false)
+}
+
+/// merge-base(base, HEAD) and HEAD, for judging what the work tree or the index would commit;
+/// both `None` before the first commit, when everything it would hold is new.
+fn uncommitted_range(repo: &Repo, base: Option<&str>) -> Result<(Option<gix::ObjectId>, Option<gix::ObjectId>)> {
+    if repo.head_is_unborn() {
+        return Ok((None, None));
+    }
+    let head = repo.resolve("HEAD")?;
+    let base = match base {
+        Some(rev) => repo.resolve(rev)?,
+        None => repo.default_base()?.1,
+    };
+    match repo.objects().merge_base(base, head).map_err(|e| shallow(repo, e))? {
+        Some(merge_base) => Ok((Some(merge_base), Some(head))),
+        None => bail!("HEAD shares no history with the base {base}"),
+    }
 }
 
 fn warn_uncommitted(repo: &Repo, head: gix::ObjectId, root: &str) {

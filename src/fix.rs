@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use gix::ObjectId;
 
 use crate::engine;
-use crate::finding::{Edit, Finding, Fix, Report};
+use crate::finding::{Edit, Finding, Fix, Report, Severity};
 use crate::git::Repo;
 use crate::git::worktree::{self, Source};
 use crate::policy::Policy;
@@ -18,13 +18,8 @@ use crate::policy::Policy;
 /// The findings of the work tree against `merge_base` (`None`: before the first commit): the
 /// change's, then the tree's for the KEPs the change touches.
 pub fn findings(repo: &Repo, policy: &Policy, merge_base: Option<ObjectId>, head: Option<ObjectId>) -> Result<Report> {
-    let hash = repo.repo.object_hash();
-    let objects = repo.objects();
-    let head_tree = head.map(|h| objects.commit_tree(&h)).transpose()?;
-    let (tree, overlay) = worktree::tree(repo, head_tree, &policy.layout.root, Source::WorkTree)?;
-    let tree = tree.unwrap_or_else(|| ObjectId::empty_tree(hash));
-    let store = repo.store.clone().with_overlay(overlay);
-    let commit = head.unwrap_or_else(|| ObjectId::null(hash));
+    let (store, tree) = worktree::commit_to_be(repo, head, &policy.layout.root, Source::WorkTree)?;
+    let commit = head.unwrap_or_else(|| ObjectId::null(repo.repo.object_hash()));
     let old = merge_base
         .map(|m| crate::git::Objects(&store).commit_tree(&m))
         .transpose()?;
@@ -36,6 +31,22 @@ pub fn findings(repo: &Repo, policy: &Policy, merge_base: Option<ObjectId>, head
         report.findings.extend(tree_report.findings);
     }
     Ok(report)
+}
+
+/// The findings of `report` with a fix, but notes, that `take` accepts: one per fix, since the
+/// change and the tree can report the same problem.
+pub fn fixable(report: &Report, mut take: impl FnMut(&Finding) -> bool) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.fix.is_some() && f.severity != Severity::Note)
+    {
+        if !out.iter().any(|g| g.fix == f.fix) && take(f) {
+            out.push(f.clone());
+        }
+    }
+    out
 }
 
 /// The new text of each file the fixes touch (`None` before: the file is created), with the

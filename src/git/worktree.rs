@@ -197,3 +197,17 @@ fn replace(
         false => Ok(Some(store_tree(entries, hash, made)?)),
     }
 }
+
+/// The object source to judge a commit not made yet through, and its tree: `source`'s KEP root
+/// over the tree of `head` (`None` before the first commit; the empty tree when nothing is left).
+pub fn commit_to_be(
+    repo: &Repo,
+    head: Option<ObjectId>,
+    root: &str,
+    source: Source,
+) -> Result<(super::quarantine::Layered, ObjectId)> {
+    let head_tree = head.map(|h| repo.objects().commit_tree(&h)).transpose()?;
+    let (tree, overlay) = tree(repo, head_tree, root, source)?;
+    let tree = tree.unwrap_or_else(|| ObjectId::empty_tree(repo.repo.object_hash()));
+    Ok((repo.store.clone().with_overlay(overlay), tree))
+}
