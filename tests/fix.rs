@@ -39,24 +39,11 @@ fn graduated_on_disk(history: bool) -> Repo {
 }
 
 fn files(r: &Repo) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut dirs = vec![r.dir.clone()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
+    common::files_under(&r.dir)
 }
 
 fn git_dir(r: &Repo) -> Vec<(String, Vec<u8>)> {
-    files(r).into_iter().filter(|(p, _)| p.contains("/.git/")).collect()
+    common::files_under(&r.dir.join(".git"))
 }
 
 #[test]

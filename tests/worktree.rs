@@ -24,28 +24,10 @@ fn check(r: &Repo, flag: &str) -> (i32, serde_json::Value) {
     json_run(r.kepguard(&["check", "--base", "HEAD", flag, "--format", "json"]))
 }
 
-/// What git keeps: every file under .git, with its bytes.
-fn git_dir_state(r: &Repo) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut dirs = vec![r.dir.join(".git")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn the_work_tree_and_the_index_are_judged_as_the_commit_would_be() {
     let r = graduated_on_disk();
-    let before = git_dir_state(&r);
+    let before = common::files_under(&r.dir.join(".git"));
     let (code, doc) = check(&r, "--worktree");
     let graduation = vec!["implementation-history".to_owned(), "prr-on-graduation".to_owned()];
     assert_eq!((code, rules(&doc)), (1, graduation.clone()), "{doc}");
@@ -53,7 +35,11 @@ fn the_work_tree_and_the_index_are_judged_as_the_commit_would_be() {
     // Nothing staged yet: the index is HEAD's.
     let (code, doc) = check(&r, "--staged");
     assert_eq!((code, rules(&doc)), (0, Vec::<String>::new()), "{doc}");
-    assert_eq!(git_dir_state(&r), before, "nothing written to .git");
+    assert_eq!(
+        common::files_under(&r.dir.join(".git")),
+        before,
+        "nothing written to .git"
+    );
 
     r.git(&["add", "-A"]);
     let (code, doc) = check(&r, "--staged");

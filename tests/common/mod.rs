@@ -417,3 +417,21 @@ pub fn corpus_blobs(repo: &Path, keep: impl Fn(&str) -> bool) -> Vec<(String, St
     assert!(child.wait().unwrap().success());
     blobs
 }
+
+/// Every file under `dir`, with its bytes, sorted by path: to show that a run wrote nothing.
+pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
