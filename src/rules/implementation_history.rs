@@ -28,7 +28,8 @@ declare_rule! {
     ///
     ///     - v1.33: graduated to beta
     ///
-    /// If the README has no such section, add one with that entry.
+    /// If the README has no such section, add one with that entry. `kepguard fix` writes the
+    /// suggested entry (or the section with it) into the work tree.
     INFO, "implementation-history", Error, "a lifecycle change adds an Implementation History entry"
 }
 

@@ -51,6 +51,7 @@ declare_rule! {
     /// ## How to fix
     /// Fix the value at the line shown: the YAML syntax (indentation, an unclosed quote, a tab),
     /// the missing field, or the value the message names (the "did you mean" is usually it).
+    /// `kepguard fix` adds the `v` a milestone lacks.
     ///
     /// ## Options
     /// `groups: [sig-foo, wg-bar]`: groups that may own or join KEPs without a directory of

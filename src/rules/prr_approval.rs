@@ -56,7 +56,9 @@ declare_rule! {
     ///   approver: "@wojtek-t"
     /// ```
     ///
-    /// If the KEP does not target a release yet, keep `status: provisional`.
+    /// If the KEP does not target a release yet, keep `status: provisional`. Where the file is
+    /// missing, `kepguard fix` writes a skeleton with the stage and an empty approver, for the PRR
+    /// approver to fill.
     INFO, "prr-approval", Error, "an implementable KEP has a PRR approval for its stage"
 }
 

@@ -47,6 +47,8 @@ declare_rule! {
     /// ## How to fix
     /// Restore each heading named in the message from the template, in the template's order, and
     /// answer it; where a section does not apply, keep the heading and say why below it.
+    /// `kepguard fix` restores each missing heading, with the template's guidance under it, in the
+    /// work tree.
     INFO, "template-sections", Error, "a KEP's README keeps the template's required headings"
 }
 
