@@ -34,9 +34,44 @@ pub fn ymd(text: &str) -> Option<(i64, i64, i64)> {
     (1..=days).contains(&d).then_some((y, m, d))
 }
 
+/// The UTC calendar day of Unix time `seconds`, as `YYYY-MM-DD`.
+pub fn day_of(seconds: i64) -> String {
+    let (y, m, d) = civil(seconds.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The UTC year and quarter (1-4) of Unix time `seconds`.
+pub fn quarter_of(seconds: i64) -> (i64, i64) {
+    let (y, m, _) = civil(seconds.div_euclid(86_400));
+    (y, (m - 1) / 3 + 1)
+}
+
+/// Year, month and day of the day `days` after 1970-01-01 (Howard Hinnant's civil_from_days).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_and_quarters_of_unix_times() {
+        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(1_709_164_800), "2024-02-29");
+        assert_eq!(day_of(951_868_800 + 86_399), "2000-03-01");
+        assert_eq!(day_of(-1), "1969-12-31");
+        assert_eq!(quarter_of(1_709_164_800), (2024, 1));
+        assert_eq!(quarter_of(1_704_067_200 - 1), (2023, 4));
+    }
 
     #[test]
     fn real_days_only() {

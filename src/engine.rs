@@ -97,7 +97,7 @@ where
         changed,
         policy_finding,
     }];
-    report.absorb(judge_planned(store, policy, planned, &|| {})?);
+    report.absorb(judge_planned(store, policy, planned, &|| {}, &NoObserver)?.0);
     Ok(())
 }
 
@@ -434,7 +434,7 @@ where
         Ok(())
     };
     let workers = workers_for(commits.len().div_ceil(BATCH));
-    audit_fed(store, policy, workers, feed, progress).map(|(_, report)| report)
+    audit_fed(store, policy, workers, feed, progress, &NoObserver).map(|(_, report, _)| report)
 }
 
 /// [`audit`] of the commits `walk` hands over as it finds them, in that order; also returns them.
@@ -449,24 +449,64 @@ pub fn audit_walked<S>(
 where
     S: gix::objs::Find + Clone + Send,
 {
-    audit_fed(store, policy, workers_for(usize::MAX), walk, progress)
+    let (commits, report, _) = audit_fed(store, policy, workers_for(usize::MAX), walk, progress, &NoObserver)?;
+    Ok((commits, report))
+}
+
+/// What a consumer of an audit (the ledger of `kepguard report`) learns of each judged KEP
+/// change beside its findings, on the worker that judged it, while its snapshots are parsed.
+pub trait Observer: Sync {
+    type Note: Send;
+    fn observe(&self, cx: &Context<'_>, findings: &[Finding]) -> Result<Self::Note>;
+}
+
+/// An observed audit's commits, report, and notes per commit.
+pub type Observed<N> = (Vec<CommitPair>, Report, Vec<Vec<N>>);
+
+/// An audit with nothing to learn beside the findings.
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    type Note = ();
+    fn observe(&self, _cx: &Context<'_>, _findings: &[Finding]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// [`audit_walked`] that also hands each judged KEP change to `observer`: its notes, per commit
+/// in the commits' order, per change in the order the commit's findings list them.
+pub fn audit_observed<S, O>(
+    store: &S,
+    policy: &Policy,
+    walk: impl FnOnce(&mut dyn FnMut(CommitPair)) -> Result<()>,
+    progress: &(dyn Fn() + Sync),
+    observer: &O,
+) -> Result<Observed<O::Note>>
+where
+    S: gix::objs::Find + Clone + Send,
+    O: Observer,
+{
+    audit_fed(store, policy, workers_for(usize::MAX), walk, progress, observer)
 }
 
 /// Both passes of an audit over the commits `feed` hands over, on `workers` workers.
-fn audit_fed<S>(
+fn audit_fed<S, O>(
     store: &S,
     policy: &Policy,
     workers: usize,
     feed: impl FnOnce(&mut dyn FnMut(CommitPair)) -> Result<()>,
     progress: &(dyn Fn() + Sync),
-) -> Result<(Vec<CommitPair>, Report)>
+    observer: &O,
+) -> Result<Observed<O::Note>>
 where
     S: gix::objs::Find + Clone + Send,
+    O: Observer,
 {
     let (commits, planned) = in_parallel_fed(store, workers, BATCH, feed, |objects, state, pair| {
         plan(objects, state, policy, pair, progress)
     })?;
-    Ok((commits, judge_planned(store, policy, planned, progress)?))
+    let (report, notes) = judge_planned(store, policy, planned, progress, observer)?;
+    Ok((commits, report, notes))
 }
 
 /// The first pass for one commit: its trees, trailers and KEP changes.
@@ -506,9 +546,16 @@ fn plan(
 /// Judges the KEP changes of `planned` grouped by KEP, each KEP's changes in the order given
 /// (newest first from a walk) on one worker, and reports them commit by commit in that order;
 /// `progress` is told as each commit with KEP changes is done.
-fn judge_planned<S>(store: &S, policy: &Policy, planned: Vec<Planned>, progress: &(dyn Fn() + Sync)) -> Result<Report>
+fn judge_planned<S, O>(
+    store: &S,
+    policy: &Policy,
+    planned: Vec<Planned>,
+    progress: &(dyn Fn() + Sync),
+    observer: &O,
+) -> Result<(Report, Vec<Vec<O::Note>>)>
 where
     S: gix::objs::Find + Clone + Send,
+    O: Observer,
 {
     // Each KEP's changes newest first, as git log lists them: git packs a file's newest version
     // whole and older ones as deltas against newer ones, so decoding in this order finds most
@@ -544,7 +591,8 @@ where
             };
             let mut findings = Vec::new();
             judge_kep(&cx, &mut findings)?;
-            out.push(((c, k), findings));
+            let note = observer.observe(&cx, &findings)?;
+            out.push(((c, k), findings, note));
             if pending[c].fetch_sub(1, Ordering::Relaxed) == 1 {
                 progress();
             }
@@ -554,9 +602,18 @@ where
 
     // Back in commit order, each commit's findings in its changes' order, as check_trees has them.
     let mut per_change: Vec<Vec<Vec<Finding>>> = planned.iter().map(|p| vec![Vec::new(); p.changed.len()]).collect();
-    for ((c, k), findings) in judged.into_iter().flatten() {
+    let mut per_note: Vec<Vec<Option<O::Note>>> = planned
+        .iter()
+        .map(|p| p.changed.iter().map(|_| None).collect())
+        .collect();
+    for ((c, k), findings, note) in judged.into_iter().flatten() {
         per_change[c][k] = findings;
+        per_note[c][k] = Some(note);
     }
+    let notes = per_note
+        .into_iter()
+        .map(|n| n.into_iter().flatten().collect())
+        .collect();
     let mut report = Report::default();
     for (plan, changes) in planned.into_iter().zip(per_change) {
         let mut findings: Vec<Finding> = changes.into_iter().flatten().collect();
@@ -567,7 +624,7 @@ where
         report.commits_checked += 1;
         report.findings.extend(findings);
     }
-    Ok(report)
+    Ok((report, notes))
 }
 
 /// Commits one worker takes at a time in the first pass: small enough to balance uneven commits

@@ -33,7 +33,7 @@ declare_rule! {
     INFO, "implementation-history", Error, "a lifecycle change adds an Implementation History entry"
 }
 
-const SECTION: &str = "Implementation History";
+pub const SECTION: &str = "Implementation History";
 
 pub struct ImplementationHistory;
 
@@ -65,19 +65,16 @@ impl Rule for ImplementationHistory {
         super::options::<Options>(raw)
     }
 
+    fn applies(&self, cx: &Context<'_>) -> Result<Option<bool>> {
+        Ok(Some(judged(cx).is_some()))
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
-        let Some((old, old_meta, new, new_meta)) = cx.diff.both_parsed() else {
+        let Some((transitions, what)) = judged(cx) else {
             return Ok(());
         };
-        let transitions = lifecycle_transitions(old_meta, new_meta);
-        let what = match transitions.first() {
-            Some(_) => transitions
-                .iter()
-                .map(Transition::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            None if cx.options::<Options>(&INFO).when == When::Any => "the KEP changed".to_owned(),
-            None => return Ok(()),
+        let Some((old, _, new, new_meta)) = cx.diff.both_parsed() else {
+            return Ok(());
         };
         let first_key = transitions.first().map_or("status", |t| t.key.as_str());
         let entry = suggested_entry(new_meta, &transitions);
@@ -137,6 +134,22 @@ impl Rule for ImplementationHistory {
         out.push(finding);
         Ok(())
     }
+}
+
+/// The change's lifecycle transitions and their description, when the rule judges the change.
+fn judged(cx: &Context<'_>) -> Option<(Vec<Transition>, String)> {
+    let (_, old_meta, _, new_meta) = cx.diff.both_parsed()?;
+    let transitions = lifecycle_transitions(old_meta, new_meta);
+    let what = match transitions.first() {
+        Some(_) => transitions
+            .iter()
+            .map(Transition::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        None if cx.options::<Options>(&INFO).when == When::Any => "the KEP changed".to_owned(),
+        None => return None,
+    };
+    Some((transitions, what))
 }
 
 /// `entry` added after the last non-blank line of the README's Implementation History section

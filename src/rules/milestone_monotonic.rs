@@ -30,6 +30,15 @@ impl Rule for MilestoneMonotonic {
         &INFO
     }
 
+    fn applies(&self, cx: &Context<'_>) -> Result<Option<bool>> {
+        let moved = cx.diff.both_parsed().is_some_and(|(_, old, _, new)| {
+            super::lifecycle_transitions(old, new)
+                .iter()
+                .any(|t| t.key == "latest-milestone" || t.key.starts_with("milestone"))
+        });
+        Ok(Some(moved))
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some((_, old_meta, new, new_meta)) = cx.diff.both_parsed() else {
             return Ok(());

@@ -10,7 +10,7 @@ mod milestone_monotonic;
 pub mod policy_change;
 mod prr_approval;
 mod prr_complete;
-mod prr_on_graduation;
+pub mod prr_on_graduation;
 mod stage_monotonic;
 mod stage_skip;
 mod status_transition;
@@ -64,6 +64,12 @@ pub trait Rule: Sync {
     /// Whether the rule judges a KEP as it stands, so `kepguard validate` runs it too.
     fn snapshot(&self) -> bool {
         false
+    }
+    /// Whether the change in `cx` is one this rule judges, whatever it finds: the changes its
+    /// compliance figures stand on (`kepguard report`). `None` for a rule that does not judge
+    /// lifecycle changes.
+    fn applies(&self, _cx: &Context<'_>) -> Result<Option<bool>> {
+        Ok(None)
     }
     /// Judges a tree as a whole (`kepguard validate`), once, beside the per-KEP checks.
     fn check_tree(&self, _cx: &TreeContext<'_>, _out: &mut Vec<Finding>) -> Result<()> {
@@ -427,6 +433,29 @@ pub fn lifecycle_transitions(old: &Metadata, new: &Metadata) -> Vec<Transition> 
                 old: o.and_then(render_scalar),
                 new: n.and_then(render_scalar),
             }),
+        }
+    }
+    out
+}
+
+/// The lifecycle values [`lifecycle_transitions`] compares, `milestone` per sub-key, in key
+/// order: a KEP's lifecycle state, for comparing sides that are not one change's (a move, a
+/// conversion).
+pub fn lifecycle_values(meta: &Metadata) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for key in LIFECYCLE_KEYS {
+        match meta.get(key) {
+            Some(serde_yaml::Value::Mapping(m)) => {
+                let mut subs: Vec<String> = m.keys().filter_map(render_scalar).collect();
+                subs.sort();
+                for sub in subs {
+                    if let Some(v) = meta.nested_scalar(key, &sub) {
+                        out.push((format!("{key}.{sub}"), v));
+                    }
+                }
+            }
+            Some(v) => out.extend(render_scalar(v).map(|v| (key.to_owned(), v))),
+            None => {}
         }
     }
     out

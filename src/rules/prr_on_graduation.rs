@@ -33,7 +33,7 @@ declare_rule! {
     INFO, "prr-on-graduation", Error, "a graduation updates the PRR questionnaire answers"
 }
 
-const SECTION: &str = "Production Readiness Review Questionnaire";
+pub const SECTION: &str = "Production Readiness Review Questionnaire";
 
 pub struct PrrOnGraduation;
 
@@ -46,25 +46,17 @@ impl Rule for PrrOnGraduation {
         super::options::<super::PrrSince>(raw)
     }
 
+    fn applies(&self, cx: &Context<'_>) -> Result<Option<bool>> {
+        Ok(Some(graduation(cx).is_some()))
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
-        let Some((old, old_meta, new, new_meta)) = cx.diff.both_parsed() else {
+        let Some((from, to)) = graduation(cx) else {
             return Ok(());
         };
-        let (Some(from), Some(to)) = (old_meta.stage().valid(), new_meta.stage().valid()) else {
+        let Some((old, _, new, new_meta)) = cx.diff.both_parsed() else {
             return Ok(());
         };
-        if !matches!(
-            (from, to),
-            (Stage::Alpha, Stage::Beta | Stage::Stable) | (Stage::Beta, Stage::Stable)
-        ) {
-            return Ok(());
-        }
-        let since = cx.options::<super::PrrSince>(&INFO).since;
-        let old_latest = old_meta.milestone("latest-milestone", None);
-        // Lowering latest-milestone in the same change does not exempt a graduation.
-        if !targets_since(new_meta, since) && old_latest.is_none_or(|m| m < since) {
-            return Ok(());
-        }
         let target = target_release(new_meta).map(|l| format!(" in {l}")).unwrap_or_default();
         let finding = match section_update(cx.diff, old, new, SECTION)? {
             SectionUpdate::Gained => return Ok(()),
@@ -107,4 +99,23 @@ impl Rule for PrrOnGraduation {
         out.push(finding);
         Ok(())
     }
+}
+
+/// The stages of a graduation the rule judges: one targeting the `since` release or later.
+fn graduation(cx: &Context<'_>) -> Option<(Stage, Stage)> {
+    let (_, old_meta, _, new_meta) = cx.diff.both_parsed()?;
+    let (from, to) = (old_meta.stage().valid()?, new_meta.stage().valid()?);
+    if !matches!(
+        (from, to),
+        (Stage::Alpha, Stage::Beta | Stage::Stable) | (Stage::Beta, Stage::Stable)
+    ) {
+        return None;
+    }
+    let since = cx.options::<super::PrrSince>(&INFO).since;
+    let old_latest = old_meta.milestone("latest-milestone", None);
+    // Lowering latest-milestone in the same change does not exempt a graduation.
+    if !targets_since(new_meta, since) && old_latest.is_none_or(|m| m < since) {
+        return None;
+    }
+    Some((from, to))
 }

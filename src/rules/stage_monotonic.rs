@@ -3,7 +3,7 @@ use serde::Deserialize;
 
 use super::{Context, Rule, RuleInfo, declare_rule, metadata_location};
 use crate::finding::{Finding, Severity};
-use crate::kep::metadata::{Milestone, Status};
+use crate::kep::metadata::{Milestone, Stage, Status};
 use crate::policy::Level;
 
 declare_rule! {
@@ -72,11 +72,15 @@ impl Rule for StageMonotonic {
         super::options::<Options>(raw)
     }
 
+    fn applies(&self, cx: &Context<'_>) -> Result<Option<bool>> {
+        Ok(Some(stage_move(cx).is_some()))
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some((_, old_meta, new, new_meta)) = cx.diff.both_parsed() else {
             return Ok(());
         };
-        let (Some(from), Some(to)) = (old_meta.stage().valid(), new_meta.stage().valid()) else {
+        let Some((from, to)) = stage_move(cx) else {
             return Ok(());
         };
         if to >= from {
@@ -164,4 +168,10 @@ impl Rule for StageMonotonic {
         out.push(f);
         Ok(())
     }
+}
+/// The stages before and after a change that moves a KEP's stage: what the rule judges.
+fn stage_move(cx: &Context<'_>) -> Option<(Stage, Stage)> {
+    let (_, old_meta, _, new_meta) = cx.diff.both_parsed()?;
+    let (from, to) = (old_meta.stage().valid()?, new_meta.stage().valid()?);
+    (from != to).then_some((from, to))
 }

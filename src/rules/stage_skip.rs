@@ -28,6 +28,13 @@ impl Rule for StageSkip {
         &INFO
     }
 
+    fn applies(&self, cx: &Context<'_>) -> Result<Option<bool>> {
+        let skip = cx.diff.both_parsed().is_some_and(|(_, old, _, new)| {
+            (old.stage().valid(), new.stage().valid()) == (Some(Stage::Alpha), Some(Stage::Stable))
+        });
+        Ok(Some(skip))
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some((_, old_meta, new, new_meta)) = cx.diff.both_parsed() else {
             return Ok(());

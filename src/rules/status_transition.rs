@@ -44,6 +44,14 @@ impl Rule for StatusTransition {
         &INFO
     }
 
+    fn applies(&self, cx: &Context<'_>) -> Result<Option<bool>> {
+        let moved = cx
+            .diff
+            .both_parsed()
+            .and_then(|(_, old, _, new)| Some(old.status()? != new.status()?));
+        Ok(Some(moved == Some(true)))
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Finding>) -> Result<()> {
         let Some((_, old_meta, new, new_meta)) = cx.diff.both_parsed() else {
             return Ok(());
