@@ -42,6 +42,10 @@ pub enum Command {
         /// A rule id, such as `implementation-history`.
         rule: Option<String>,
     },
+    /// Write one self-contained HTML page of a KEP repository's compliance over time and each KEP's lifecycle (or its ledger as JSON).
+    Report(ReportArgs),
+    /// One KEP's lifecycle ledger: every change of its status, stage and milestones, commit by commit.
+    History(HistoryArgs),
     /// Check KEPs as they stand in a revision's tree, as kepval does: metadata, PRR approvals, PRR answers, template headings.
     Validate(ValidateArgs),
     /// The Release Team's freeze checks for the KEPs targeting a release: tracked, at risk, or excepted.
@@ -121,7 +125,7 @@ pub struct RepoArgs {
     pub repo: PathBuf,
 }
 
-#[derive(Args)]
+#[derive(Args, Default)]
 pub struct RuleArgs {
     /// Run only rule ID (repeatable); the others are off for this run. A rule the policy turns
     /// off stays off.
@@ -218,6 +222,58 @@ pub struct AuditArgs {
     pub rules: RuleArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// A revision (all history reachable from it) or a range `A..B` [default: HEAD]. The
+    /// first-parent line is read: each merged change once, as `audit --first-parent` judges it.
+    #[arg(value_name = "REV-RANGE")]
+    pub range: Option<String>,
+    /// Only commits committed on or after DATE (YYYY-MM-DD, from 00:00 UTC), or only those not
+    /// reachable from REV (as `REV..HEAD`).
+    #[arg(long, value_name = "DATE|REV")]
+    pub since: Option<String>,
+    /// Where to write the report [default: standard output].
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// html: one self-contained page; json: every KEP's ledger as `kepguard/ledger/v1`.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Link commits to URL followed by the commit id, such as
+    /// https://github.com/kubernetes/enhancements/commit/
+    #[arg(long, value_name = "URL")]
+    pub link_base: Option<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Json,
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// The KEP: its number (2400, KEP-2400) or its path, current or former.
+    #[arg(value_name = "KEP")]
+    pub kep: String,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// The history to read: a revision or a range `A..B` [default: HEAD], first-parent line.
+    #[arg(long, value_name = "REV-RANGE")]
+    pub range: Option<String>,
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Human)]
+    pub format: HistoryFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryFormat {
+    Human,
+    Json,
 }
 
 #[derive(Args)]
@@ -358,6 +414,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { path, force } => init(&path, force),
         Command::Validate(args) => validate(args),
         Command::Readiness(args) => readiness(args),
+        Command::Report(args) => report_page(args),
+        Command::History(args) => history(args),
         Command::Fix(args) => fix(args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -912,22 +970,29 @@ fn check_github_event(repo: &Repo, args: &CheckArgs, only: &[&'static str]) -> R
     }
 }
 
-fn audit(args: AuditArgs) -> Result<ExitCode> {
-    let only = selected_rules(&args.rules.rules)?;
-    let since_day = match args.since.as_deref() {
+/// The commits a range names: all reachable from `tip` and none from `hidden`, and with a
+/// `--since DATE`, only those committed from that day on.
+struct Range {
+    tip: gix::ObjectId,
+    hidden: Vec<gix::ObjectId>,
+    since_day: Option<i64>,
+}
+
+/// Resolves `REV-RANGE` and `--since` as `audit` reads them; `None` when no range is given and
+/// HEAD is unborn (an empty history).
+fn resolve_range(repo: &Repo, range: Option<&str>, since: Option<&str>) -> Result<Option<Range>> {
+    let since_day = match since {
         Some(text) if walk::looks_like_day(text) => Some(
             walk::parse_day(text)
                 .ok_or_else(|| anyhow::anyhow!("--since `{text}`: not a date (YYYY-MM-DD, such as 2024-01-31)"))?,
         ),
         _ => None,
     };
-    let repo = Repo::open(&args.repo.repo)?;
-    // The history reachable from an unborn HEAD is empty: nothing to audit, not an error.
-    if args.range.is_none() && repo.head_is_unborn() {
-        return emit(&Report::default(), &args.output);
+    if range.is_none() && repo.head_is_unborn() {
+        return Ok(None);
     }
-    let range = args.range.as_deref().unwrap_or("HEAD");
-    let (hidden, tip) = match range.split_once("..") {
+    let range = range.unwrap_or("HEAD");
+    let (mut hidden, tip) = match range.split_once("..") {
         Some((_, b)) if b.starts_with('.') => bail!("`{range}`: symmetric ranges (A...B) are not supported, use A..B"),
         Some((a, b)) => {
             let tip = repo.resolve(if b.is_empty() { "HEAD" } else { b })?;
@@ -935,8 +1000,7 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         }
         None => (Vec::new(), repo.resolve(range)?),
     };
-    let mut hidden = hidden;
-    if let (Some(rev), None) = (args.since.as_deref(), since_day) {
+    if let (Some(rev), None) = (since, since_day) {
         let since = repo.resolve(rev).map_err(|e| {
             anyhow::anyhow!(
                 "--since `{rev}` is neither a date (YYYY-MM-DD) nor a revision: {}",
@@ -945,6 +1009,17 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
         })?;
         hidden.push(since);
     }
+    Ok(Some(Range { tip, hidden, since_day }))
+}
+
+fn audit(args: AuditArgs) -> Result<ExitCode> {
+    let only = selected_rules(&args.rules.rules)?;
+    let repo = Repo::open(&args.repo.repo)?;
+    // The history reachable from an unborn HEAD is empty: nothing to audit, not an error.
+    let Some(Range { tip, hidden, since_day }) = resolve_range(&repo, args.range.as_deref(), args.since.as_deref())?
+    else {
+        return emit(&Report::default(), &args.output);
+    };
     let objects = repo.objects();
     // History is judged by the policy at the audited tip.
     let policy = restricted_at(objects, Some(tip), &args.rules, &only)?;
@@ -975,6 +1050,103 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
     let mut report = report;
     report.policy = Some(policy.origin.clone());
     emit_with_baseline(&mut report, &args.output, false)
+}
+
+/// The report and the ledger of the first-parent commits of `range` since `since`, judged by the
+/// policy at the range's tip (`rules`): what `report` and `history` read.
+fn learn_ledger(
+    repo: &Repo,
+    range: Option<&str>,
+    since: Option<&str>,
+    rules: &RuleArgs,
+) -> Result<(Report, crate::ledger::Ledger)> {
+    let only = selected_rules(&rules.rules)?;
+    let Some(Range { tip, hidden, since_day }) = resolve_range(repo, range, since)? else {
+        return Ok(Default::default());
+    };
+    let objects = repo.objects();
+    let policy = restricted_at(objects, Some(tip), rules, &only)?;
+    let bar = progress_bar(0);
+    let learnt = match since_day {
+        Some(seconds) => {
+            let commits = walk::commits(objects, tip, &hidden, true).map_err(|e| shallow(repo, e))?;
+            let commits = walk::committed_since(objects, commits, seconds)?;
+            bar.set_length(commits.len() as u64);
+            let feed = |each: &mut dyn FnMut(walk::CommitPair)| {
+                commits.iter().for_each(|pair| each(*pair));
+                Ok(())
+            };
+            crate::ledger::learn(&repo.store, &policy, feed, &|| bar.inc(1))
+        }
+        None => {
+            let walk = |each: &mut dyn FnMut(walk::CommitPair)| {
+                walk::visit(objects, tip, &hidden, true, &mut |pair| {
+                    bar.inc_length(1);
+                    each(pair)
+                })
+            };
+            crate::ledger::learn(&repo.store, &policy, walk, &|| bar.inc(1))
+        }
+    };
+    bar.finish_and_clear();
+    let (mut report, ledger) = learnt.map_err(|e| shallow(repo, e))?;
+    report.policy = Some(policy.origin.clone());
+    Ok((report, ledger))
+}
+
+fn report_page(args: ReportArgs) -> Result<ExitCode> {
+    let repo = Repo::open(&args.repo.repo)?;
+    let (report, ledger) = learn_ledger(&repo, args.range.as_deref(), args.since.as_deref(), &args.rules)?;
+    let range = args.range.clone().unwrap_or_else(|| "HEAD".into());
+    let range = match &args.since {
+        Some(since) => format!("{range} since {since}"),
+        None => range,
+    };
+    let bytes = match args.format {
+        ReportFormat::Json => {
+            let doc = crate::ledger::json::document(&ledger, &report, &range);
+            let mut text = serde_json::to_string_pretty(&doc)?;
+            text.push('\n');
+            text.into_bytes()
+        }
+        ReportFormat::Html => {
+            let page = crate::dashboard::Page {
+                report: &report,
+                ledger: &ledger,
+                range: &range,
+                link_base: args.link_base.as_deref(),
+            };
+            page.render().into_bytes()
+        }
+    };
+    match &args.out {
+        Some(path) => write_file(path, "report", WriteMode::Replace, &bytes)?,
+        None => std::io::stdout().write_all(&bytes)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn history(args: HistoryArgs) -> Result<ExitCode> {
+    let repo = Repo::open(&args.repo.repo)?;
+    let (_, ledger) = learn_ledger(&repo, args.range.as_deref(), None, &RuleArgs::default())?;
+    let Some(kep) = ledger.find(&args.kep) else {
+        bail!(
+            "`{}`: no KEP with that number or path changed its lifecycle in this history",
+            args.kep
+        );
+    };
+    let text = match args.format {
+        HistoryFormat::Human => crate::ledger::history::render(&ledger, kep),
+        HistoryFormat::Json => {
+            let doc = serde_json::json!({
+                "kind": "kepguard/history/v1",
+                "kep": crate::ledger::json::kep(&ledger, kep),
+            });
+            format!("{}\n", serde_json::to_string_pretty(&doc)?)
+        }
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn progress_bar(len: u64) -> indicatif::ProgressBar {

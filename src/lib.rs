@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod cli;
+pub mod dashboard;
 pub mod date;
 pub mod demo;
 pub mod engine;
@@ -16,6 +17,7 @@ pub mod fix;
 pub mod git;
 pub mod hook;
 pub mod kep;
+pub mod ledger;
 pub mod memo;
 pub mod policy;
 pub mod readiness;
