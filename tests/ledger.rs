@@ -108,6 +108,14 @@ fn a_graduation_is_one_entry_with_what_moved_beside_it() {
         .collect();
     assert!(rules.contains(&"implementation-history"), "{rules:?}");
 
+    // A range that starts after its creation starts its ledger with a change, not a creation.
+    let (code, doc) = json_run(repo.kepguard(&["history", "1001", "--range", "HEAD~1..HEAD", "--format", "json"]));
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(
+        entries(&doc["kep"]),
+        ["changed: latest-milestone v1.21 -> v1.22, milestone.stable (none) -> v1.22 -IH -PRR"]
+    );
+
     // The terminal form names the same changes and the commit subjects.
     let out = repo.kepguard(&["history", "KEP-1001"]);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -312,13 +312,13 @@ impl Ledger {
                     }
                 };
                 let kep = &mut ledger.keps[k];
+                // A KEP first seen changing mid-range (`--since`) starts its ledger with that
+                // change, compared with its old side as any change is.
                 let event = match (note.side, &note.converted_from, &note.moved_from) {
                     (Side::Deleted, ..) => Event::Deleted,
                     (_, Some(from), _) if known.is_some() => Event::Converted { from: from.clone() },
-                    (_, _, Some(from)) if known.is_some() => Event::Moved { from: from.clone() },
+                    (_, _, Some(from)) => Event::Moved { from: from.clone() },
                     (Side::Created, ..) => Event::Created,
-                    // A KEP first seen mid-range: its ledger starts with this change.
-                    _ if known.is_none() => Event::Created,
                     _ => Event::Changed,
                 };
                 let values = match note.side {
@@ -326,9 +326,9 @@ impl Ledger {
                     _ => note.values.clone().unwrap_or_else(|| kep.values.clone()),
                 };
                 let transitions = match event {
-                    Event::Changed if note.values.is_some() => note.transitions.clone(),
+                    Event::Changed | Event::Moved { .. } => note.transitions.clone(),
                     Event::Deleted => Vec::new(),
-                    _ => transitions_between(&kep.values, &values),
+                    Event::Created | Event::Converted { .. } => transitions_between(&kep.values, &values),
                 };
                 if let Event::Moved { from } | Event::Converted { from } = &event {
                     kep.former_paths.push(from.clone());
