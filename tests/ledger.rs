@@ -386,3 +386,31 @@ fn history_of_an_unknown_kep_is_a_one_line_error() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("`9999`"), "{err}");
 }
+
+#[test]
+fn a_legacy_kep_file_moved_to_another_sig_continues_its_ledger() {
+    let repo = Repo::new();
+    let (old, new) = ("keps/sig-node/0005-frob.md", "keps/sig-apps/20190101-frob.md");
+    let text = |status: &str| {
+        format!(
+            "---\ntitle: Frob the apps\nkep-number: 5\nauthors:\n  - \"@jane\"\nowning-sig: sig-node\n\
+             status: {status}\ncreation-date: 2019-01-01\n---\n\n# Frob the apps\n\n## Summary\n\nFrob.\n"
+        )
+    };
+    repo.write(old, &text("provisional"));
+    repo.commit("Frob KEP, provisional");
+    repo.remove(old);
+    repo.write(new, &text("implementable"));
+    repo.commit("Frob KEP: to sig-apps, implementable");
+
+    let kep = history(&repo, new);
+    assert_eq!(kep["former_paths"], serde_json::json!([old]));
+    assert_eq!(kep["deleted"], false);
+    assert_eq!(
+        entries(&kep),
+        [
+            "created: status (none) -> provisional",
+            "moved: status provisional -> implementable"
+        ]
+    );
+}

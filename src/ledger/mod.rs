@@ -284,14 +284,17 @@ impl Ledger {
             ledger.commits.push(info);
             let time = ledger.commits[c].time;
             let converted: Vec<&str> = notes.iter().filter_map(|n| n.converted_from.as_deref()).collect();
-            // Conversions first take the legacy KEP's ledger; its deletion is then no event.
+            let renamed = renames(&notes, &converted);
+            // Conversions and renames first take the old KEP's ledger; its deletion is then no
+            // event.
             let mut order: Vec<&Note> = notes.iter().filter(|n| n.side != Side::Deleted).collect();
-            order.extend(
-                notes
-                    .iter()
-                    .filter(|n| n.side == Side::Deleted && !converted.contains(&n.path.as_str())),
-            );
+            order.extend(notes.iter().filter(|n| {
+                n.side == Side::Deleted
+                    && !converted.contains(&n.path.as_str())
+                    && !renamed.values().any(|from| *from == n.path)
+            }));
             for note in order {
+                let renamed_from = renamed.get(note.path.as_str()).map(|p| p.to_string());
                 ledger.judged.push(Judged {
                     time,
                     sig: sig_of(note),
@@ -302,6 +305,7 @@ impl Ledger {
                     .converted_from
                     .as_ref()
                     .or(note.moved_from.as_ref())
+                    .or(renamed_from.as_ref())
                     .and_then(|p| at.remove(p))
                     .or_else(|| at.get(&note.path).copied());
                 let k = match known {
@@ -318,6 +322,9 @@ impl Ledger {
                     (Side::Deleted, ..) => Event::Deleted,
                     (_, Some(from), _) if known.is_some() => Event::Converted { from: from.clone() },
                     (_, _, Some(from)) => Event::Moved { from: from.clone() },
+                    (Side::Created, ..) if known.is_some() && renamed_from.is_some() => Event::Moved {
+                        from: renamed_from.clone().unwrap_or_default(),
+                    },
                     (Side::Created, ..) => Event::Created,
                     _ => Event::Changed,
                 };
@@ -326,9 +333,10 @@ impl Ledger {
                     _ => note.values.clone().unwrap_or_else(|| kep.values.clone()),
                 };
                 let transitions = match event {
-                    Event::Changed | Event::Moved { .. } => note.transitions.clone(),
+                    Event::Changed => note.transitions.clone(),
+                    Event::Moved { .. } if note.side == Side::Changed => note.transitions.clone(),
                     Event::Deleted => Vec::new(),
-                    Event::Created | Event::Converted { .. } => transitions_between(&kep.values, &values),
+                    _ => transitions_between(&kep.values, &values),
                 };
                 if let Event::Moved { from } | Event::Converted { from } = &event {
                     kep.former_paths.push(from.clone());
@@ -387,6 +395,38 @@ impl Ledger {
             .iter()
             .find(|k| k.path == which || k.former_paths.iter().any(|p| p == which))
     }
+}
+
+/// The KEPs of one commit's notes created where another was deleted: a legacy single-file KEP
+/// renamed or moved, which the tree diff leaves unpaired (it pairs directory KEPs). Paired by the
+/// same number, else the same title, where that names one deleted KEP: the new path's old path.
+fn renames<'a>(notes: &'a [Note], converted: &[&str]) -> HashMap<&'a str, &'a str> {
+    let deleted: Vec<&Note> = notes
+        .iter()
+        .filter(|n| n.side == Side::Deleted && !converted.contains(&n.path.as_str()))
+        .collect();
+    let mut out = HashMap::new();
+    if deleted.is_empty() {
+        return out;
+    }
+    let unpadded = |n: &str| n.trim_start_matches('0').to_owned();
+    for new in notes
+        .iter()
+        .filter(|n| n.side == Side::Created && n.converted_from.is_none())
+    {
+        let same_number = |d: &&&Note| !new.number.is_empty() && unpadded(&d.number) == unpadded(&new.number);
+        let same_title = |d: &&&Note| new.title.as_deref().is_some_and(|t| !t.is_empty()) && d.title == new.title;
+        for same in [&same_number as &dyn Fn(&&&Note) -> bool, &same_title] {
+            let hits: Vec<&&Note> = deleted.iter().filter(|d| same(d)).collect();
+            if let [d] = hits[..] {
+                if !out.values().any(|p| *p == d.path) {
+                    out.insert(new.path.as_str(), d.path.as_str());
+                }
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// The SIG a KEP belongs to: the SIG directory it sits in (`keps/sig-node/...`), which kepval
