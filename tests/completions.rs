@@ -4,13 +4,15 @@ mod common;
 
 use std::process::Command;
 
-const SUBCOMMANDS: [&str; 10] = [
+const SUBCOMMANDS: [&str; 12] = [
     "check",
     "audit",
     "demo",
     "explain",
     "validate",
     "readiness",
+    "report",
+    "history",
     "completions",
     "man",
     "init",
@@ -45,7 +47,7 @@ fn bash_completion_loads_and_completes_the_subcommands() {
     let out = Command::new("bash").args(["-c", &probe]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let offered = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(offered.lines().collect::<Vec<_>>(), ["readiness"], "{offered}");
+    assert_eq!(offered.lines().collect::<Vec<_>>(), ["report", "readiness"], "{offered}");
     for sub in SUBCOMMANDS {
         assert!(script.contains(sub), "{sub}");
     }
