@@ -51,7 +51,8 @@ fn draw<'a>(
     root.fill(&WHITE)?;
     let n = labels.len().max(1);
     let top = match frame.percent {
-        true => 100.0,
+        // Room above 100% for the largest dots, which would otherwise run into the title.
+        true => 106.0,
         false => {
             let max = series
                 .iter()
@@ -82,6 +83,7 @@ fn draw<'a>(
             }
         })
         .y_label_formatter(&|y| match frame.percent {
+            true if *y > 100.0 => String::new(),
             true => format!("{y:.0}%"),
             false => format!("{y:.0}"),
         })
