@@ -47,7 +47,11 @@ fn bash_completion_loads_and_completes_the_subcommands() {
     let out = Command::new("bash").args(["-c", &probe]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let offered = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(offered.lines().collect::<Vec<_>>(), ["report", "readiness"], "{offered}");
+    assert_eq!(
+        offered.lines().collect::<Vec<_>>(),
+        ["report", "readiness"],
+        "{offered}"
+    );
     for sub in SUBCOMMANDS {
         assert!(script.contains(sub), "{sub}");
     }
