@@ -3,6 +3,9 @@
 //! The data path runs through the modules in order: [`git`] finds the KEPs a change touches,
 //! [`kep`] parses their old and new snapshots, [`rules`] judge them into [`finding`]s, and
 //! [`report`] renders those. [`engine`] wires the path together; [`cli`] is the command line.
+//! Consumers of the same snapshots and rules: [`readiness`] (a release's freeze checks),
+//! [`ledger`] (each KEP's lifecycle over history, learnt during an audit), [`dashboard`] (the
+//! `report` page drawn from it) and [`fix`].
 
 pub mod baseline;
 pub mod cli;
