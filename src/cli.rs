@@ -978,6 +978,33 @@ struct Range {
     since_day: Option<i64>,
 }
 
+impl Range {
+    /// Hands the range's commits to `each`, newest first, as the walk finds them (with a
+    /// `--since DATE`, once the walk is done and the older ones are left out); `bar` learns how
+    /// many there are.
+    fn visit(
+        &self,
+        objects: crate::git::Objects<'_>,
+        first_parent: bool,
+        bar: &indicatif::ProgressBar,
+        each: &mut dyn FnMut(walk::CommitPair),
+    ) -> Result<()> {
+        match self.since_day {
+            Some(seconds) => {
+                let commits = walk::commits(objects, self.tip, &self.hidden, first_parent)?;
+                let commits = walk::committed_since(objects, commits, seconds)?;
+                bar.inc_length(commits.len() as u64);
+                commits.into_iter().for_each(each);
+                Ok(())
+            }
+            None => walk::visit(objects, self.tip, &self.hidden, first_parent, &mut |pair| {
+                bar.inc_length(1);
+                each(pair)
+            }),
+        }
+    }
+}
+
 /// Resolves `REV-RANGE` and `--since` as `audit` reads them; `None` when no range is given and
 /// HEAD is unborn (an empty history).
 fn resolve_range(repo: &Repo, range: Option<&str>, since: Option<&str>) -> Result<Option<Range>> {
@@ -1016,38 +1043,18 @@ fn audit(args: AuditArgs) -> Result<ExitCode> {
     let only = selected_rules(&args.rules.rules)?;
     let repo = Repo::open(&args.repo.repo)?;
     // The history reachable from an unborn HEAD is empty: nothing to audit, not an error.
-    let Some(Range { tip, hidden, since_day }) = resolve_range(&repo, args.range.as_deref(), args.since.as_deref())?
-    else {
+    let Some(range) = resolve_range(&repo, args.range.as_deref(), args.since.as_deref())? else {
         return emit(&Report::default(), &args.output);
     };
     let objects = repo.objects();
     // History is judged by the policy at the audited tip.
-    let policy = restricted_at(objects, Some(tip), &args.rules, &only)?;
-    let report = match since_day {
-        Some(seconds) => {
-            let commits = walk::commits(objects, tip, &hidden, args.first_parent).map_err(|e| shallow(&repo, e))?;
-            let commits = walk::committed_since(objects, commits, seconds)?;
-            let bar = progress_bar(commits.len() as u64);
-            let report = engine::audit(&repo.store, &policy, &commits, &|| bar.inc(1));
-            bar.finish_and_clear();
-            report
-        }
-        // Judged while the walk goes on; the bar learns its length as the walk finds commits.
-        None => {
-            let bar = progress_bar(0);
-            let walk = |each: &mut dyn FnMut(walk::CommitPair)| {
-                walk::visit(objects, tip, &hidden, args.first_parent, &mut |pair| {
-                    bar.inc_length(1);
-                    each(pair)
-                })
-            };
-            let report = engine::audit_walked(&repo.store, &policy, walk, &|| bar.inc(1)).map(|(_, report)| report);
-            bar.finish_and_clear();
-            report
-        }
-    }
-    .map_err(|e| shallow(&repo, e))?;
-    let mut report = report;
+    let policy = restricted_at(objects, Some(range.tip), &args.rules, &only)?;
+    // Judged while the walk goes on; the bar learns its length as the walk finds commits.
+    let bar = progress_bar(0);
+    let walk = |each: &mut dyn FnMut(walk::CommitPair)| range.visit(objects, args.first_parent, &bar, each);
+    let audited = engine::audit_walked(&repo.store, &policy, walk, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let (_, mut report) = audited.map_err(|e| shallow(&repo, e))?;
     report.policy = Some(policy.origin.clone());
     emit_with_baseline(&mut report, &args.output, false)
 }
@@ -1061,33 +1068,14 @@ fn learn_ledger(
     rules: &RuleArgs,
 ) -> Result<(Report, crate::ledger::Ledger)> {
     let only = selected_rules(&rules.rules)?;
-    let Some(Range { tip, hidden, since_day }) = resolve_range(repo, range, since)? else {
+    let Some(range) = resolve_range(repo, range, since)? else {
         return Ok(Default::default());
     };
     let objects = repo.objects();
-    let policy = restricted_at(objects, Some(tip), rules, &only)?;
+    let policy = restricted_at(objects, Some(range.tip), rules, &only)?;
     let bar = progress_bar(0);
-    let learnt = match since_day {
-        Some(seconds) => {
-            let commits = walk::commits(objects, tip, &hidden, true).map_err(|e| shallow(repo, e))?;
-            let commits = walk::committed_since(objects, commits, seconds)?;
-            bar.set_length(commits.len() as u64);
-            let feed = |each: &mut dyn FnMut(walk::CommitPair)| {
-                commits.iter().for_each(|pair| each(*pair));
-                Ok(())
-            };
-            crate::ledger::learn(&repo.store, &policy, feed, &|| bar.inc(1))
-        }
-        None => {
-            let walk = |each: &mut dyn FnMut(walk::CommitPair)| {
-                walk::visit(objects, tip, &hidden, true, &mut |pair| {
-                    bar.inc_length(1);
-                    each(pair)
-                })
-            };
-            crate::ledger::learn(&repo.store, &policy, walk, &|| bar.inc(1))
-        }
-    };
+    let walk = |each: &mut dyn FnMut(walk::CommitPair)| range.visit(objects, true, &bar, each);
+    let learnt = crate::ledger::learn(&repo.store, &policy, walk, &|| bar.inc(1));
     bar.finish_and_clear();
     let (mut report, ledger) = learnt.map_err(|e| shallow(repo, e))?;
     report.policy = Some(policy.origin.clone());
@@ -1178,24 +1166,19 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
         );
         write_file(path, "GitHub output", WriteMode::Append, lines.as_bytes())?;
     }
-    if let Some(path) = &output.sarif_file {
-        let mut sarif = Vec::new();
-        report::render(report, Format::Sarif, false, &mut sarif)?;
-        refuse_links(path, "SARIF")?;
+    // A SARIF or JUnit file beside the main report, its directory made if missing.
+    let side_file = |path: &Option<PathBuf>, what: &str, format: Format| -> Result<()> {
+        let Some(path) = path else { return Ok(()) };
+        let mut bytes = Vec::new();
+        report::render(report, format, false, &mut bytes)?;
+        refuse_links(path, what)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        write_file(path, "SARIF", WriteMode::Replace, &sarif)?;
-    }
-    if let Some(path) = &output.junit_file {
-        let mut xml = Vec::new();
-        report::render(report, Format::Junit, false, &mut xml)?;
-        refuse_links(path, "JUnit")?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        write_file(path, "JUnit", WriteMode::Replace, &xml)?;
-    }
+        write_file(path, what, WriteMode::Replace, &bytes)
+    };
+    side_file(&output.sarif_file, "SARIF", Format::Sarif)?;
+    side_file(&output.junit_file, "JUnit", Format::Junit)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // In an Actions log the runner parses `##[…]` anywhere in a line and `::…::` at its start, so KEP
