@@ -47,7 +47,7 @@ pub fn quarter_of(seconds: i64) -> (i64, i64) {
 }
 
 /// Year, month and day of the day `days` after 1970-01-01 (Howard Hinnant's civil_from_days).
-fn civil(days: i64) -> (i64, i64, i64) {
+pub fn civil(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
