@@ -25,24 +25,15 @@ impl Tally {
     }
 }
 
-/// The lifecycle rules (those that say which changes they judge), in the registry's order.
-pub fn lifecycle_rules() -> Vec<&'static str> {
+/// The rules of `tallies` (those that judged a change, [`rules::Rule::applies`]) in the
+/// registry's order.
+pub fn judging_rules(tallies: &BTreeMap<&'static str, Tally>) -> Vec<&'static str> {
     rules::ALL
         .iter()
         .map(|r| r.info().id)
-        .filter(|id| LIFECYCLE.contains(id))
+        .filter(|id| tallies.contains_key(id))
         .collect()
 }
-
-/// The rules that judge lifecycle changes one at a time ([`rules::Rule::applies`]).
-const LIFECYCLE: [&str; 6] = [
-    "implementation-history",
-    "stage-monotonic",
-    "prr-on-graduation",
-    "status-transition",
-    "milestone-monotonic",
-    "stage-skip",
-];
 
 /// Each lifecycle rule's tally over `changes`.
 pub fn tally<'a>(changes: impl IntoIterator<Item = &'a Judged>) -> BTreeMap<&'static str, Tally> {

@@ -58,7 +58,7 @@ impl Page<'_> {
                     }
                     main {
                         (self.headline(&overall))
-                        (self.over_time())
+                        (self.over_time(&overall))
                         (self.per_sig())
                         (self.per_kep())
                         (self.findings())
@@ -127,12 +127,10 @@ impl Page<'_> {
         }
     }
 
-    fn over_time(&self) -> Markup {
+    fn over_time(&self, overall: &BTreeMap<&'static str, Tally>) -> Markup {
         let quarters = figures::per_quarter(self.ledger);
         let labels: Vec<String> = quarters.iter().map(|(q, _)| q.clone()).collect();
-        let rules = figures::lifecycle_rules();
-        let judged_any = |rule: &str| quarters.iter().any(|(_, t)| figures::of(t, rule).judged > 0);
-        let shown: Vec<&str> = rules.iter().copied().filter(|r| judged_any(r)).collect();
+        let shown = figures::judging_rules(overall);
         // One small chart per rule: rules that judge a handful of changes a quarter would swing
         // across a shared chart and hide the others.
         let compliance: Vec<(&str, String)> = shown
@@ -369,26 +367,7 @@ impl Page<'_> {
 
     fn entry(&self, e: &Entry) -> Markup {
         let commit = &self.ledger.commits[e.commit];
-        let change = match &e.event {
-            Event::Created => {
-                let set: Vec<String> = e.values.iter().map(|(k, v)| format!("{k} {v}")).collect();
-                format!("created: {}", set.join(", "))
-            }
-            Event::Deleted => "deleted".to_owned(),
-            Event::Moved { from } | Event::Converted { from } => {
-                let mut s = format!("{} from {from}", e.event.as_str());
-                for t in &e.transitions {
-                    s.push_str(&format!("; {t}"));
-                }
-                s
-            }
-            Event::Changed => e
-                .transitions
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
+        let change = e.describe();
         html! {
             tr {
                 td.date { (day_of(commit.time)) }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Event, KepLedger, Ledger, value};
+use super::{KepLedger, Ledger, value};
 use crate::date::day_of;
 
 /// The ledger of `kep` as lines of text, oldest change first.
@@ -25,31 +25,7 @@ pub fn render(ledger: &Ledger, kep: &KepLedger) -> String {
     for e in &kep.entries {
         let commit = &ledger.commits[e.commit];
         let short = &commit.id.to_string()[..9];
-        let what = match &e.event {
-            Event::Created => {
-                let set: Vec<String> = e.values.iter().map(|(k, v)| format!("{k} {v}")).collect();
-                format!("created: {}", or_dash(&set.join(", ")))
-            }
-            Event::Deleted => "deleted".to_owned(),
-            Event::Moved { from } | Event::Converted { from } => {
-                let changes: Vec<String> = e.transitions.iter().map(ToString::to_string).collect();
-                let verb = if matches!(e.event, Event::Moved { .. }) {
-                    "moved"
-                } else {
-                    "converted"
-                };
-                match changes.is_empty() {
-                    true => format!("{verb} from {from}"),
-                    false => format!("{verb} from {from}; {}", changes.join(", ")),
-                }
-            }
-            Event::Changed => e
-                .transitions
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
+        let what = e.describe();
         let _ = writeln!(out, "  {}  {short}  {what}", day_of(commit.time));
         let mut moved = Vec::new();
         if let Some(h) = e.history {

@@ -185,6 +185,33 @@ impl Entry {
     pub fn value(&self, key: &str) -> Option<&str> {
         value(&self.values, key)
     }
+
+    /// What the entry did, in one line: `stage alpha -> beta, latest-milestone v1.20 -> v1.21`,
+    /// `created: status provisional`, `moved from keps/sig-node/1003-x; stage alpha -> beta`.
+    pub fn describe(&self) -> String {
+        let changes = || {
+            self.transitions
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match &self.event {
+            Event::Created => {
+                let set: Vec<String> = self.values.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                match set.is_empty() {
+                    true => "created: -".to_owned(),
+                    false => format!("created: {}", set.join(", ")),
+                }
+            }
+            Event::Deleted => "deleted".to_owned(),
+            Event::Moved { from } | Event::Converted { from } => match self.transitions.is_empty() {
+                true => format!("{} from {from}", self.event.as_str()),
+                false => format!("{} from {from}; {}", self.event.as_str(), changes()),
+            },
+            Event::Changed => changes(),
+        }
+    }
 }
 
 /// The value of `key` in `values`.
@@ -258,7 +285,6 @@ fn transitions_between(old: &Values, new: &Values) -> Vec<Transition> {
             .iter()
             .position(|l| k.split('.').next() == Some(l))
     });
-    keys.dedup();
     let mut seen = std::collections::HashSet::new();
     keys.into_iter()
         .filter(|k| seen.insert(*k))
