@@ -258,14 +258,7 @@ impl Page<'_> {
     }
 
     fn per_kep(&self) -> Markup {
-        let mut keps: Vec<&KepLedger> = self.ledger.keps.iter().collect();
-        keps.sort_by_key(|k| {
-            (
-                k.number.is_empty(),
-                k.number.parse::<u64>().unwrap_or(u64::MAX),
-                k.path.clone(),
-            )
-        });
+        let keps = self.ledger.by_number();
         let (first, last) = match (self.ledger.commits.first(), self.ledger.commits.last()) {
             (Some(a), Some(b)) => (a.time, b.time.max(a.time + 1)),
             _ => (0, 1),

@@ -12,14 +12,7 @@ pub const KIND: &str = "kepguard/ledger/v1";
 /// The whole ledger, KEPs in number order (those without one by path), with the audit's
 /// figures: what the report page's headline shows.
 pub fn document(ledger: &Ledger, report: &Report, range: &str) -> Value {
-    let mut keps: Vec<&KepLedger> = ledger.keps.iter().collect();
-    keps.sort_by_key(|k| {
-        (
-            k.number.is_empty(),
-            k.number.parse::<u64>().unwrap_or(u64::MAX),
-            k.path.clone(),
-        )
-    });
+    let keps = ledger.by_number();
     json!({
         "kind": KIND,
         "range": range,

@@ -401,6 +401,19 @@ impl Ledger {
         ledger
     }
 
+    /// The KEPs in number order, those without a number last, by path.
+    pub fn by_number(&self) -> Vec<&KepLedger> {
+        let mut keps: Vec<&KepLedger> = self.keps.iter().collect();
+        keps.sort_by_key(|k| {
+            (
+                k.number.is_empty(),
+                k.number.parse::<u64>().unwrap_or(u64::MAX),
+                k.path.as_str(),
+            )
+        });
+        keps
+    }
+
     /// The KEP named by `which`: a number (`2400`, `KEP-2400`) or a path (current or former).
     pub fn find(&self, which: &str) -> Option<&KepLedger> {
         let which = which.trim_end_matches('/');
